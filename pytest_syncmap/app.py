@@ -1,0 +1,529 @@
+"""The HTTP layer: a WSGI application that speaks the Sync REST API.
+
+It routes, authenticates, parses and validates, calls the domain model, and renders
+Twilio-shaped JSON or Twilio errors. It holds no Sync state of its own. Every answer,
+including for input no client should send, is a Twilio JSON body: an exception that
+escapes a handler becomes a Twilio 500 and is handed to ``on_error`` so the test that
+caused it can fail with the original traceback.
+
+Routing follows ``CLIENTS.md`` section 7: the path is matched after percent-decoding,
+without merging slashes or redirecting, and everything after ``/Items/`` is the key
+(so ``Items/a/b`` from twilio-python and ``Items/a%2Fb`` from the CLI both mean ``a/b``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qsl, quote, urlencode
+
+from .choices import DEFAULT_CHOICES, Choices
+from .errors import SyncError
+from .model import Page, Store, revision_str
+from .params import (
+    decode_page_token,
+    encode_page_token,
+    parse_bool,
+    parse_data,
+    parse_enum,
+    parse_if_match,
+    parse_int,
+    parse_page,
+    parse_page_size,
+    parse_ttl,
+)
+from .render import item_json, list_json, map_json, service_json
+from .twilio_errors import TwilioError, error_body, from_domain
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = ["MAX_BODY_BYTES", "Exchange", "SyncApp"]
+
+#: Largest request body read. Item data is at most 16 KiB, so anything near this is
+#: not a Sync request; it is refused before it is read into memory.
+MAX_BODY_BYTES = 1024 * 1024
+#: How much of an oversized body is read and thrown away so the client sees the 413
+#: instead of a connection reset; beyond this the connection is simply closed.
+_DRAIN_LIMIT = 64 * 1024 * 1024
+_CHUNK = 64 * 1024
+
+_STATUS_LINES = {
+    200: "200 OK",
+    201: "201 Created",
+    204: "204 No Content",
+    400: "400 Bad Request",
+    401: "401 Unauthorized",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+    409: "409 Conflict",
+    412: "412 Precondition Failed",
+    413: "413 Request Entity Too Large",
+    429: "429 Too Many Requests",
+    500: "500 Internal Server Error",
+    503: "503 Service Unavailable",
+}
+
+Kind = Literal["services", "service", "maps", "map", "items", "item"]
+
+#: Operation ids as in the OpenAPI spec, by resource kind and method.
+OPERATIONS: dict[Kind, dict[str, str]] = {
+    "services": {"GET": "ListService", "POST": "CreateService"},
+    "service": {"GET": "FetchService", "POST": "UpdateService", "DELETE": "DeleteService"},
+    "maps": {"GET": "ListSyncMap", "POST": "CreateSyncMap"},
+    "map": {"GET": "FetchSyncMap", "POST": "UpdateSyncMap", "DELETE": "DeleteSyncMap"},
+    "items": {"GET": "ListSyncMapItem", "POST": "CreateSyncMapItem"},
+    "item": {
+        "GET": "FetchSyncMapItem",
+        "POST": "UpdateSyncMapItem",
+        "DELETE": "DeleteSyncMapItem",
+    },
+}
+
+
+@dataclass
+class Exchange:
+    """One request the emulator answered, as observers see it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    form: dict[str, str]
+    headers: dict[str, str]
+    operation: str | None = None
+    service: str | None = None
+    map: str | None = None
+    key: str | None = None
+    status: int = 0
+    code: int | None = None
+    body: bytes = b""
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Request:
+    exchange: Exchange
+    base: str
+    raw_path: str
+    if_match: str | None = None
+
+
+_Result = tuple[int, str, dict[str, str]]
+
+
+class SyncApp:
+    """The WSGI application; one per emulator, sharing the emulator's :class:`Store`."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        account_sid: str,
+        auth_token: str,
+        choices: Choices = DEFAULT_CHOICES,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.choices = choices
+        self.on_error = on_error
+        #: Called with every :class:`Exchange` after it is answered.
+        self.observers: list[Callable[[Exchange], None]] = []
+        token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        self._expected_auth = f"Basic {token}"
+
+    # ------------------------------------------------------------------ WSGI
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Answer one request; never raises."""
+        exchange = Exchange(
+            method=environ.get("REQUEST_METHOD", "GET").upper(),
+            path=environ.get("PATH_INFO", ""),
+            query={},
+            form={},
+            headers={},
+        )
+        try:
+            status, body, headers = self._answer(environ, exchange)
+        except TwilioError as err:
+            status, body, headers = err.status, err.body().decode(), {}
+            exchange.code = err.code
+            if status == 401:
+                headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
+        except Exception as exc:
+            if self.on_error is not None:
+                self.on_error(exc)
+            status, exchange.code = 500, 20500
+            body = error_body(500, 20500, "An internal server error has occurred").decode()
+            headers = {}
+        payload = body.encode()
+        headers["Twilio-Request-Id"] = "RQ" + uuid.uuid4().hex
+        if status != 204:
+            headers["Content-Type"] = "application/json"
+        headers["Content-Length"] = str(len(payload))
+        exchange.status, exchange.body, exchange.response_headers = status, payload, headers
+        for observer in self.observers:
+            try:
+                observer(exchange)
+            except Exception as exc:
+                if self.on_error is not None:
+                    self.on_error(exc)
+        start_response(_STATUS_LINES.get(status, f"{status} Error"), list(headers.items()))
+        if exchange.method == "HEAD":
+            return [b""]
+        return [payload]
+
+    # --------------------------------------------------------------- parsing
+    def _answer(self, environ: WSGIEnvironment, exchange: Exchange) -> _Result:
+        body = _read_body(environ)
+        try:
+            path = exchange.path.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            raise TwilioError.not_found(
+                exchange.path.encode("latin-1").decode("utf-8", "replace")
+            ) from None
+        exchange.path = path
+        exchange.headers = {
+            k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")
+        }
+        self._authenticate(environ.get("HTTP_AUTHORIZATION"))
+        kind, ids = _route(path)
+        exchange.service, exchange.map, exchange.key = ([*ids, None, None, None])[:3]
+        method = "GET" if exchange.method == "HEAD" else exchange.method
+        operations = OPERATIONS[kind]
+        if method not in operations:
+            raise TwilioError(405, 20004, "Method not allowed")
+        exchange.operation = operations[method]
+        exchange.query = _parse_pairs(
+            environ.get("QUERY_STRING", "").encode("latin-1"), "query string"
+        )
+        if method == "POST":
+            exchange.form = _parse_pairs(body, "request body")
+        request = _Request(
+            exchange=exchange,
+            base=_base_url(environ),
+            raw_path=_raw_path(environ, path),
+            if_match=parse_if_match(environ.get("HTTP_IF_MATCH")),
+        )
+        handler = getattr(self, "_" + exchange.operation)
+        try:
+            result: _Result = handler(request, *ids)
+        except SyncError as exc:
+            raise from_domain(exc, self.choices, path) from None
+        return result
+
+    def _authenticate(self, header: str | None) -> None:
+        if header == self._expected_auth:
+            return
+        if header is not None:
+            scheme, _, value = header.partition(" ")
+            if scheme.lower() == "basic":
+                try:
+                    user, _, password = (
+                        base64.b64decode(value.strip(), validate=True).decode().partition(":")
+                    )
+                except (binascii.Error, UnicodeDecodeError):
+                    user = password = ""
+                if hmac.compare_digest(user.encode(), self.account_sid.encode()) and (
+                    hmac.compare_digest(password.encode(), self.auth_token.encode())
+                ):
+                    return
+        raise TwilioError(401, 20003, "Authenticate")
+
+    # -------------------------------------------------------------- services
+    def _service_fields(self, form: Mapping[str, str]) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        if "FriendlyName" in form:
+            fields["friendly_name"] = form["FriendlyName"] or None
+        if "WebhookUrl" in form:
+            url = form["WebhookUrl"].strip()
+            if url and not url.lower().startswith(("http://", "https://")):
+                raise TwilioError.invalid("WebhookUrl", "must be an absolute http(s) URL")
+            fields["webhook_url"] = url or None
+        for name, attr in (
+            ("WebhooksFromRestEnabled", "webhooks_from_rest_enabled"),
+            ("ReachabilityWebhooksEnabled", "reachability_webhooks_enabled"),
+            ("AclEnabled", "acl_enabled"),
+            ("ReachabilityDebouncingEnabled", "reachability_debouncing_enabled"),
+        ):
+            value = parse_bool(form, name)
+            if value is not None:
+                fields[attr] = value
+        window = parse_int(form, "ReachabilityDebouncingWindow", 1000, 30000)
+        if window is not None:
+            fields["reachability_debouncing_window"] = window
+        return fields
+
+    def _CreateService(self, req: _Request) -> _Result:
+        rec = self.store.create_service(**self._service_fields(req.exchange.form))
+        return 201, _dumps(service_json(rec, req.base, self.account_sid)), {}
+
+    def _FetchService(self, req: _Request, service: str) -> _Result:
+        rec = self.store.get_service(service)
+        return 200, _dumps(service_json(rec, req.base, self.account_sid)), {}
+
+    def _UpdateService(self, req: _Request, service: str) -> _Result:
+        rec = self.store.update_service(service, **self._service_fields(req.exchange.form))
+        return 200, _dumps(service_json(rec, req.base, self.account_sid)), {}
+
+    def _DeleteService(self, req: _Request, service: str) -> _Result:
+        self.store.delete_service(service)
+        return 204, "", {}
+
+    def _ListService(self, req: _Request) -> _Result:
+        size, page_no, after, before = self._paging(req, int)
+        page = self.store.list_services(limit=size, after=after, before=before)
+        records = [_dumps(service_json(r, req.base, self.account_sid)) for r in page.records]
+        return 200, self._list(req, "services", records, page, size, page_no, []), {}
+
+    # ------------------------------------------------------------------ maps
+    def _CreateSyncMap(self, req: _Request, service: str) -> _Result:
+        form = req.exchange.form
+        unique_name = form.get("UniqueName")
+        ttl = parse_ttl(form, "CollectionTtl", "Ttl")
+        rec = self.store.create_map(service, unique_name=unique_name, ttl=ttl)
+        return 201, _dumps(map_json(rec, req.base, self.account_sid)), {}
+
+    def _FetchSyncMap(self, req: _Request, service: str, map_ref: str) -> _Result:
+        rec = self.store.get_map(service, map_ref)
+        return 200, _dumps(map_json(rec, req.base, self.account_sid)), {}
+
+    def _UpdateSyncMap(self, req: _Request, service: str, map_ref: str) -> _Result:
+        ttl = parse_ttl(req.exchange.form, "CollectionTtl", "Ttl")
+        rec = self.store.update_map(service, map_ref, ttl=ttl)
+        return 200, _dumps(map_json(rec, req.base, self.account_sid)), {}
+
+    def _DeleteSyncMap(self, req: _Request, service: str, map_ref: str) -> _Result:
+        self.store.delete_map(service, map_ref)
+        return 204, "", {}
+
+    def _ListSyncMap(self, req: _Request, service: str) -> _Result:
+        size, page_no, after, before = self._paging(req, int)
+        page = self.store.list_maps(service, limit=size, after=after, before=before)
+        records = [_dumps(map_json(r, req.base, self.account_sid)) for r in page.records]
+        return 200, self._list(req, "maps", records, page, size, page_no, []), {}
+
+    # ----------------------------------------------------------------- items
+    def _CreateSyncMapItem(self, req: _Request, service: str, map_ref: str) -> _Result:
+        form = req.exchange.form
+        key = form.get("Key")
+        if key is None:
+            raise TwilioError.missing("Key")
+        raw = form.get("Data")
+        if raw is None:
+            raise TwilioError.missing("Data")
+        data = parse_data(raw)
+        ttl = parse_ttl(form, "ItemTtl", "Ttl")
+        collection_ttl = parse_ttl(form, "CollectionTtl")
+        rec = self.store.create_item(
+            service, map_ref, key, data, ttl=ttl, collection_ttl=collection_ttl
+        )
+        return 201, item_json(rec, req.base, self.account_sid), {"ETag": revision_str(rec.revision)}
+
+    def _FetchSyncMapItem(self, req: _Request, service: str, map_ref: str, key: str) -> _Result:
+        rec = self.store.get_item(service, map_ref, key)
+        return 200, item_json(rec, req.base, self.account_sid), {"ETag": revision_str(rec.revision)}
+
+    def _UpdateSyncMapItem(self, req: _Request, service: str, map_ref: str, key: str) -> _Result:
+        form = req.exchange.form
+        data = parse_data(form["Data"]) if "Data" in form else None
+        ttl = parse_ttl(form, "ItemTtl", "Ttl")
+        collection_ttl = parse_ttl(form, "CollectionTtl")
+        rec = self.store.update_item(
+            service,
+            map_ref,
+            key,
+            data=data,
+            ttl=ttl,
+            collection_ttl=collection_ttl,
+            if_match=req.if_match,
+        )
+        return 200, item_json(rec, req.base, self.account_sid), {"ETag": revision_str(rec.revision)}
+
+    def _DeleteSyncMapItem(self, req: _Request, service: str, map_ref: str, key: str) -> _Result:
+        self.store.delete_item(service, map_ref, key, if_match=req.if_match)
+        return 204, "", {}
+
+    def _ListSyncMapItem(self, req: _Request, service: str, map_ref: str) -> _Result:
+        query = req.exchange.query
+        order = parse_enum(query, "Order", ("asc", "desc"))
+        bounds = parse_enum(query, "Bounds", ("inclusive", "exclusive"))
+        size, page_no, after, before = self._paging(req, str)
+        _, page = self.store.list_items(
+            service,
+            map_ref,
+            limit=size,
+            descending=order == "desc",
+            start=query.get("From"),
+            start_inclusive=bounds == "inclusive",
+            after=after,
+            before=before,
+        )
+        records = [item_json(r, req.base, self.account_sid) for r in page.records]
+        filters: list[tuple[str, str]] = [
+            (name, query[name]) for name in ("Order", "From", "Bounds") if name in query
+        ]
+        return 200, self._list(req, "items", records, page, size, page_no, filters), {}
+
+    # ---------------------------------------------------------------- paging
+    def _paging(self, req: _Request, kind: type[str] | type[int]) -> tuple[int, int, Any, Any]:
+        query = req.exchange.query
+        size = parse_page_size(query, self.choices)
+        page_no = parse_page(query)
+        after = before = None
+        token = query.get("PageToken")
+        if token:
+            direction, position = decode_page_token(token, kind)
+            if direction == "next":
+                after = position
+            else:
+                before = position
+        return size, page_no, after, before
+
+    def _list(
+        self,
+        req: _Request,
+        key: str,
+        records: list[str],
+        page: Page[Any],
+        size: int,
+        page_no: int,
+        filters: list[tuple[str, str]],
+    ) -> str:
+        prefix = f"{req.base}{req.raw_path}?"
+
+        def url(number: int, token: str | None) -> str:
+            params = [*filters, ("PageSize", str(size)), ("Page", str(number))]
+            if token is not None:
+                params.append(("PageToken", token))
+            return prefix + urlencode(params)
+
+        current_token = req.exchange.query.get("PageToken") or None
+        meta = {
+            "first_page_url": url(0, None),
+            "key": key,
+            "next_page_url": (
+                url(page_no + 1, encode_page_token("next", page.last))
+                if page.has_next and page.last is not None
+                else None
+            ),
+            "page": page_no,
+            "page_size": size,
+            "previous_page_url": (
+                url(max(page_no - 1, 0), encode_page_token("previous", page.first))
+                if page.has_previous and page.first is not None
+                else None
+            ),
+            "url": url(page_no, current_token),
+        }
+        return list_json(key, records, meta)
+
+
+# ------------------------------------------------------------------ helpers
+def _dumps(value: dict[str, Any]) -> str:
+    return json.dumps(value)
+
+
+def _route(path: str) -> tuple[Kind, list[str]]:
+    """Resource kind and path ids; any other path is Twilio's 404 / 20404."""
+    parts = path.split("/")
+    n = len(parts)
+    if n < 3 or parts[0] != "" or parts[1] != "v1" or parts[2] != "Services":
+        raise TwilioError.not_found(path)
+    if n == 3:
+        return "services", []
+    if parts[3] == "":
+        raise TwilioError.not_found(path)
+    if n == 4:
+        return "service", [parts[3]]
+    if parts[4] != "Maps":
+        raise TwilioError.not_found(path)
+    if n == 5:
+        return "maps", [parts[3]]
+    if parts[5] == "":
+        raise TwilioError.not_found(path)
+    if n == 6:
+        return "map", [parts[3], parts[5]]
+    if parts[6] != "Items":
+        raise TwilioError.not_found(path)
+    if n == 7:
+        return "items", [parts[3], parts[5]]
+    key = "/".join(parts[7:])
+    if key == "":
+        raise TwilioError.not_found(path)
+    return "item", [parts[3], parts[5], key]
+
+
+def _parse_pairs(raw: bytes, where: str) -> dict[str, str]:
+    """Form or query pairs; first value wins; anything but UTF-8 is a Twilio 400."""
+    if not raw:
+        return {}
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise TwilioError(
+            400, 20001, f"Invalid parameter encoding: the {where} is not valid UTF-8"
+        ) from None
+    out: dict[str, str] = {}
+    for name, value in pairs:
+        out.setdefault(name, value)
+    return out
+
+
+def _read_body(environ: WSGIEnvironment) -> bytes:
+    """The request body, refused with a 413 once it passes :data:`MAX_BODY_BYTES`."""
+    stream = environ["wsgi.input"]
+    length_header = environ.get("CONTENT_LENGTH") or ""
+    if length_header:
+        try:
+            length = int(length_header)
+        except ValueError:
+            raise TwilioError(400, 20001, "Invalid Content-Length header") from None
+        if length > MAX_BODY_BYTES:
+            _drain(stream, length)
+            raise _too_large()
+        return stream.read(length) if length > 0 else b""
+    if environ.get("wsgi.input_terminated"):
+        data = stream.read(MAX_BODY_BYTES + 1)
+        if len(data) > MAX_BODY_BYTES:
+            _drain(stream, _DRAIN_LIMIT)
+            raise _too_large()
+        return bytes(data)
+    return b""
+
+
+def _drain(stream: Any, length: int) -> None:
+    left = min(length, _DRAIN_LIMIT)
+    while left > 0:
+        chunk = stream.read(min(_CHUNK, left))
+        if not chunk:
+            return
+        left -= len(chunk)
+
+
+def _too_large() -> TwilioError:
+    return TwilioError(
+        413, 54006, f"Request entity too large. The request body exceeds {MAX_BODY_BYTES} bytes"
+    )
+
+
+def _base_url(environ: WSGIEnvironment) -> str:
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST")
+    if not host:
+        host = f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT', '80')}"
+    return f"{scheme}://{host}"
+
+
+def _raw_path(environ: WSGIEnvironment, path: str) -> str:
+    """The path exactly as the client sent it, for ``meta`` URLs (``SYNC_API.md`` 3.3)."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        return str(raw).split("?", 1)[0]
+    return quote(path)

@@ -1,0 +1,193 @@
+"""Turning request strings into typed values, in Twilio's words when they are wrong.
+
+Clients send everything as strings: form fields (``Ttl=3600``, ``AclEnabled=true``,
+``Data={"a": 1}``), query parameters and headers. Each parser here returns a typed
+value or raises :class:`~pytest_syncmap.twilio_errors.TwilioError` (or a domain
+error the HTTP layer translates), so handlers stay a few lines long.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from .choices import Choices
+from .errors import InvalidData, InvalidTtl
+from .model import MAX_TTL
+from .twilio_errors import TwilioError
+
+__all__ = [
+    "Cursor",
+    "decode_page_token",
+    "encode_page_token",
+    "parse_bool",
+    "parse_data",
+    "parse_enum",
+    "parse_if_match",
+    "parse_page",
+    "parse_page_size",
+    "parse_ttl",
+]
+
+_DIGITS = re.compile(r"[0-9]{1,12}")
+_IF_MATCH = re.compile(r"[0-9a-fA-F]{1,32}")
+
+
+def parse_ttl(form: Mapping[str, str], name: str, alias: str | None = None) -> int | None:
+    """The TTL under ``name`` (else ``alias``), ``None`` when neither was sent.
+
+    ``Ttl`` is an alias that Twilio ignores when the specific name is also sent
+    (``SYNC_API.md`` 3.6), so the alias is not even validated then. An empty value
+    counts as not sent: 54011 reads "must either be empty or an integer".
+    """
+    used = name if name in form else alias
+    if used is None or used not in form:
+        return None
+    raw = form[used].strip()
+    if raw == "":
+        return None
+    if not _DIGITS.fullmatch(raw) or int(raw) > MAX_TTL:
+        raise InvalidTtl(used, raw)
+    return int(raw)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_data(raw: str) -> dict[str, Any]:
+    """Item ``Data``: JSON text that must hold an object (``SYNC_API.md`` 3.7)."""
+    try:
+        value = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise InvalidData("The specified 'Data' parameter is not valid JSON") from None
+    if not isinstance(value, dict):
+        kind = "null" if value is None else type(value).__name__
+        raise InvalidData(f"The specified 'Data' parameter must be a JSON object, not {kind}")
+    return value
+
+
+def parse_bool(form: Mapping[str, str], name: str) -> bool | None:
+    """A Twilio boolean form field (``true``/``false``); ``None`` when absent."""
+    if name not in form:
+        return None
+    raw = form[name].strip().lower()
+    if raw in ("true", "false"):
+        return raw == "true"
+    raise TwilioError.invalid(name, "must be true or false")
+
+
+def parse_int(form: Mapping[str, str], name: str, low: int, high: int) -> int | None:
+    """A bounded integer form field; ``None`` when absent."""
+    if name not in form:
+        return None
+    raw = form[name].strip()
+    if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
+        raise TwilioError.invalid(name, f"must be an integer between {low} and {high}")
+    return int(raw)
+
+
+def parse_enum(query: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """A query parameter from a closed set; the first allowed value is the default."""
+    raw = query.get(name)
+    if raw is None:
+        return allowed[0]
+    if raw not in allowed:
+        raise TwilioError.invalid(name, f"must be one of {', '.join(allowed)}")
+    return raw
+
+
+def parse_page_size(query: Mapping[str, str], choices: Choices) -> int:
+    """``PageSize``: 1..max, default 50; above the max, clamp or reject (``choices``)."""
+    raw = query.get("PageSize")
+    if raw is None or raw == "":
+        return choices.page_size_default
+    if not _DIGITS.fullmatch(raw) or int(raw) < 1:
+        raise TwilioError.invalid(
+            "PageSize", f"must be an integer between 1 and {choices.page_size_max}"
+        )
+    size = int(raw)
+    if size > choices.page_size_max:
+        if choices.page_size_over_max == "error":
+            raise TwilioError.invalid(
+                "PageSize", f"must be an integer between 1 and {choices.page_size_max}"
+            )
+        size = choices.page_size_max
+    return size
+
+
+def parse_page(query: Mapping[str, str]) -> int:
+    """``Page``: an index "simply for client state"; echoed, never used to skip."""
+    raw = query.get("Page")
+    if raw is None or raw == "":
+        return 0
+    if not _DIGITS.fullmatch(raw):
+        raise TwilioError.invalid("Page", "must be a non-negative integer")
+    return int(raw)
+
+
+def parse_if_match(value: str | None) -> str | None:
+    """The revision an If-Match header asks for; ``None`` when absent or empty.
+
+    Accepts the bare form the SDKs send (``1a``), a quoted ETag (``"1a"``) and a weak
+    one (``W/"1a"``). ``*`` means "whatever the current revision is". Anything that
+    cannot be a revision is 54003 "Invalid If-Match header".
+    """
+    if value is None:
+        return None
+    raw = value.strip()
+    if raw == "":
+        return None
+    if raw == "*":
+        return "*"
+    if raw[:2] in ("W/", "w/"):
+        raw = raw[2:].strip()
+    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+        raw = raw[1:-1]
+    if not _IF_MATCH.fullmatch(raw):
+        raise TwilioError(
+            400,
+            54003,
+            "Invalid If-Match header. The specified If-Match header cannot be used for "
+            "concurrency control",
+        )
+    return raw
+
+
+# --------------------------------------------------------------------- paging
+Cursor = tuple[Literal["next", "previous"], "str | int"]
+
+
+def encode_page_token(direction: Literal["next", "previous"], position: str | int) -> str:
+    """An opaque ``PageToken``: where the next (or previous) page starts, exclusive.
+
+    The cursor is a position (an item key, or a Map's or Service's creation number),
+    not an offset, so it stays correct while records are added or removed between
+    pages. ``PT`` mirrors the prefix of Twilio's own page tokens.
+    """
+    payload = json.dumps(["n" if direction == "next" else "p", position], ensure_ascii=False)
+    return "PT" + base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_page_token(token: str, kind: type[str] | type[int]) -> Cursor:
+    """Read a ``PageToken`` back; anything this API did not issue is a 400 / 20001."""
+    bad = TwilioError.invalid("PageToken", "the page token is not valid for this list")
+    if not token.startswith("PT"):
+        raise bad
+    body = token[2:]
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
+        raise bad from None
+    if (
+        not isinstance(payload, list)
+        or len(payload) != 2
+        or payload[0] not in ("n", "p")
+        or type(payload[1]) is not kind
+    ):
+        raise bad
+    return ("next" if payload[0] == "n" else "previous", payload[1])

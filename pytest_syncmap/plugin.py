@@ -1,0 +1,246 @@
+"""The pytest layer: fixtures, the ``sync_map`` marker, and server errors made visible.
+
+Installing the package activates this module through the ``pytest11`` entry point.
+The fixtures follow pytest-httpserver's split: one server per session (per xdist
+worker), started once, and cheap function-scoped fixtures that reset its state, so a
+test pays for a reset and a fresh Map, not for a server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Generator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .choices import DEFAULT_CHOICES, Choices
+from .handles import MapHandle, ServiceHandle
+from .redirect import TwilioRedirect
+from .server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
+
+if TYPE_CHECKING:
+    from twilio.rest import Client
+
+__all__ = [
+    "ServerConfig",
+    "sync_map",
+    "sync_server",
+    "sync_server_config",
+    "sync_server_session",
+    "sync_service",
+    "twilio_async_client",
+    "twilio_client",
+]
+
+_SERVER_KEY = pytest.StashKey[SyncServer]()
+_MARKER_OPTIONS = ("unique_name", "items", "ttl")
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerConfig:
+    """How the session's emulator is set up; override ``sync_server_config`` to change it."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    account_sid: str = ACCOUNT_SID
+    auth_token: str = AUTH_TOKEN
+    choices: Choices = DEFAULT_CHOICES
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker so ``--strict-markers`` accepts it and ``--markers`` lists it."""
+    config.addinivalue_line(
+        "markers",
+        "sync_map(unique_name=None, items=None, ttl=None): configure the Map that the "
+        "sync_map fixture creates: its unique name, the items it starts with "
+        "(a dict of key to data), and its TTL in seconds.",
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """Fail the test itself (not its teardown) with errors raised inside the emulator."""
+    try:
+        result = yield
+    except BaseException:
+        _raise_server_errors(item)
+        raise
+    _raise_server_errors(item)
+    return result
+
+
+def _raise_server_errors(item: pytest.Item) -> None:
+    server = item.stash.get(_SERVER_KEY, None)
+    if server is None:
+        return
+    errors = server.take_errors()
+    if not errors:
+        return
+    first = errors[0]
+    _add_note(
+        first,
+        "pytest-syncmap: this exception was raised inside the Sync emulator while it "
+        "served a request of this test; the client received a Twilio 500 (code 20500).",
+    )
+    if len(errors) > 1:
+        _add_note(first, f"pytest-syncmap: {len(errors) - 1} more error(s) followed it.")
+    raise first
+
+
+def _add_note(exc: BaseException, note: str) -> None:
+    """``BaseException.add_note`` where it exists (3.11+), its attribute otherwise."""
+    notes: list[str] = list(getattr(exc, "__notes__", []))
+    notes.append(note)
+    exc.__notes__ = notes  # type: ignore[attr-defined,unused-ignore]
+
+
+# ---------------------------------------------------------------- fixtures
+@pytest.fixture(scope="session")
+def sync_server_config() -> ServerConfig:
+    """How the session's Sync emulator is set up (host, port, credentials, choices).
+
+    Override this session-scoped fixture in a ``conftest.py`` to change it, e.g.
+    ``return ServerConfig(auth_token="my-token")``.
+    """
+    return ServerConfig()
+
+
+@pytest.fixture(scope="session")
+def sync_server_session(sync_server_config: ServerConfig) -> Iterator[SyncServer]:
+    """The session's running Sync emulator (one per xdist worker), without any reset.
+
+    Prefer ``sync_server``, which also resets state and redirects twilio clients.
+    """
+    cfg = sync_server_config
+    server = SyncServer(
+        cfg.host,
+        cfg.port,
+        account_sid=cfg.account_sid,
+        auth_token=cfg.auth_token,
+        choices=cfg.choices,
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sync_server(
+    sync_server_session: SyncServer, request: pytest.FixtureRequest
+) -> Iterator[SyncServer]:
+    """The Sync emulator, with empty state, for this test.
+
+    While the test runs, every ``twilio.rest.Client`` (built by the test or by the code
+    under test, sync or async, whatever ``TWILIO_REGION``/``TWILIO_EDGE`` say) sends its
+    Sync requests here, and ``TWILIO_ACCOUNT_SID``/``TWILIO_AUTH_TOKEN`` hold the
+    emulator's credentials. ``.url`` is the base URL, ``.auth`` the Basic auth pair,
+    ``.store`` the state. An error inside the emulator fails the test with its traceback.
+    """
+    server = sync_server_session
+    server.reset()
+    request.node.stash[_SERVER_KEY] = server
+    try:
+        with TwilioRedirect(server.url, server.account_sid, server.auth_token):
+            yield server
+    finally:
+        del request.node.stash[_SERVER_KEY]
+    errors = server.take_errors()
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture
+def sync_service(sync_server: SyncServer, request: pytest.FixtureRequest) -> ServiceHandle:
+    """A fresh Sync Service for this test (``.sid``, ``.url``, ``.friendly_name``)."""
+    record = sync_server.store.create_service(friendly_name=request.node.name[:255])
+    return ServiceHandle(sync_server, record.sid)
+
+
+@pytest.fixture
+def sync_map(sync_service: ServiceHandle, request: pytest.FixtureRequest) -> MapHandle:
+    """A fresh Sync Map for this test, in ``sync_service``.
+
+    ``.sid``, ``.unique_name``, ``.url``; reads like a dict of key to data
+    (``sync_map["k"]``, ``"k" in sync_map``, ``dict(sync_map)``); ``.item(key)`` gives
+    revision and expiry; ``.put(key, data, ttl=...)`` arranges an item without HTTP.
+    Configure it with ``@pytest.mark.sync_map(unique_name=..., items={...}, ttl=...)``.
+    """
+    options = _marker_options(request.node.get_closest_marker("sync_map"))
+    server = sync_service.server
+    record = server.store.create_map(
+        sync_service.sid, unique_name=options.get("unique_name"), ttl=options.get("ttl")
+    )
+    handle = MapHandle(server, sync_service.sid, record.sid)
+    for key, data in options.get("items", {}).items():
+        handle.put(key, data)
+    return handle
+
+
+def _marker_options(marker: pytest.Mark | None) -> dict[str, Any]:
+    if marker is None:
+        return {}
+    if marker.args:
+        raise pytest.UsageError(
+            "@pytest.mark.sync_map takes keyword arguments only "
+            f"({', '.join(_MARKER_OPTIONS)}), got positional {marker.args!r}"
+        )
+    unknown = sorted(set(marker.kwargs) - set(_MARKER_OPTIONS))
+    if unknown:
+        raise pytest.UsageError(
+            f"@pytest.mark.sync_map got unknown argument(s) {', '.join(unknown)}; "
+            f"it accepts {', '.join(_MARKER_OPTIONS)}"
+        )
+    items = marker.kwargs.get("items", {})
+    if not isinstance(items, Mapping):
+        raise pytest.UsageError(
+            f"@pytest.mark.sync_map(items=...) must be a dict of key to data, not "
+            f"{type(items).__name__}"
+        )
+    return dict(marker.kwargs)
+
+
+def _twilio_client_class() -> type[Client]:
+    try:
+        from twilio.rest import Client
+    except ImportError:  # pragma: no cover - depends on the environment
+        pytest.fail(
+            "the twilio_client fixtures need the official 'twilio' package: pip install twilio",
+            pytrace=False,
+        )
+    client_class: type[Client] = Client
+    return client_class
+
+
+@pytest.fixture
+def twilio_client(sync_server: SyncServer) -> Client:
+    """An official ``twilio.rest.Client`` wired to the emulator, with its credentials."""
+    client_class = _twilio_client_class()
+    client = client_class(sync_server.account_sid, sync_server.auth_token)
+    client.region = client.edge = None
+    client.sync.base_url = sync_server.url
+    return client
+
+
+@pytest.fixture
+def twilio_async_client(sync_server: SyncServer) -> Client:
+    """An official ``twilio.rest.Client`` on aiohttp, for the ``*_async`` methods.
+
+    It opens a short-lived aiohttp session per request, so it works from any event
+    loop (``asyncio.run`` in a plain test, or pytest-asyncio) and needs no closing.
+    """
+    client_class = _twilio_client_class()
+    try:
+        from twilio.http.async_http_client import AsyncTwilioHttpClient
+    except ImportError:
+        pytest.fail("twilio_async_client needs aiohttp: pip install aiohttp", pytrace=False)
+    client = client_class(
+        sync_server.account_sid,
+        sync_server.auth_token,
+        http_client=AsyncTwilioHttpClient(pool_connections=False),
+    )
+    client.region = client.edge = None
+    client.sync.base_url = sync_server.url
+    return client

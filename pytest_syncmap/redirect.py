@@ -1,0 +1,95 @@
+"""Point every official ``twilio`` client at the emulator, for the length of a block.
+
+Code under test usually builds its own ``twilio.rest.Client`` from
+``TWILIO_ACCOUNT_SID`` / ``TWILIO_AUTH_TOKEN``. ``CLIENTS.md`` section 1 shows the only
+redirection that works for such clients whatever ``TWILIO_REGION`` / ``TWILIO_EDGE``
+say: wrap ``ClientBase.get_hostname``, which every request (sync and async, and every
+next-page URL) passes through, *after* the region/edge rewriting. Only Sync hosts
+(``sync.twilio.com`` and ``sync.<edge>.<region>.twilio.com``) are rewritten; calls to
+other Twilio products are left alone.
+
+Inside the block the two credential variables hold the emulator's credentials; on
+exit the method and the environment are restored exactly, so nothing leaks past a
+test. Blocks nest (a private emulator inside a test that uses the shared one).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["TwilioRedirect", "is_sync_host"]
+
+_SYNC_HOST = re.compile(r"sync(\.[a-z0-9-]+)*\.twilio\.com", re.IGNORECASE)
+_ENV = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+
+
+def is_sync_host(hostname: str) -> bool:
+    """Whether ``hostname`` is Twilio Sync's (any edge or region)."""
+    return _SYNC_HOST.fullmatch(hostname) is not None
+
+
+def _client_base() -> Any:
+    """``twilio.base.client_base.ClientBase``, or ``None`` when twilio is not installed."""
+    try:
+        from twilio.base.client_base import ClientBase
+    except ImportError:
+        return None
+    return ClientBase
+
+
+class TwilioRedirect:
+    """Context manager: Sync requests of every ``twilio`` client go to ``base_url``."""
+
+    def __init__(self, base_url: str, account_sid: str, auth_token: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self._saved_env: dict[str, str | None] = {}
+        self._client_base: Any = None
+        self._saved_method: Any = None
+
+    def __enter__(self) -> TwilioRedirect:
+        self._saved_env = {name: os.environ.get(name) for name in _ENV}
+        os.environ["TWILIO_ACCOUNT_SID"] = self.account_sid
+        os.environ["TWILIO_AUTH_TOKEN"] = self.auth_token
+        client_base = _client_base()
+        if client_base is not None:
+            original = client_base.__dict__["get_hostname"]
+            base = self.base_url
+
+            def get_hostname(client: Any, uri: str) -> str:
+                # Already aimed at the emulator (client.sync.base_url was set): region
+                # and edge would mangle 127.0.0.1 into 127.us1.0.1, so skip them.
+                if uri.startswith(base):
+                    return uri
+                out: str = original(client, uri)
+                parts = urlsplit(out)
+                if parts.hostname is not None and is_sync_host(parts.hostname):
+                    rest = parts.path + (f"?{parts.query}" if parts.query else "")
+                    return base + rest
+                return out
+
+            get_hostname.__wrapped__ = original  # type: ignore[attr-defined]
+            self._client_base, self._saved_method = client_base, original
+            client_base.get_hostname = get_hostname
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client_base is not None:
+            self._client_base.get_hostname = self._saved_method
+            self._client_base = self._saved_method = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env = {}

@@ -1,0 +1,206 @@
+"""The server host: the Sync emulator on an in-thread Werkzeug server.
+
+Built on pytest-httpserver's :class:`~pytest_httpserver.httpserver.HTTPServerBase`
+(``url_for``, ``is_running``, the context-manager protocol, ``handler_errors`` and
+``check()`` re-raising server-thread errors on the test thread), with three changes
+that the product needs:
+
+* **Binding**: ``make_server`` binds ``127.0.0.1:0`` itself and the port is read back,
+  so there is no probe-then-bind race under xdist.
+* **Stopping**: ``socketserver.serve_forever`` polls its shutdown flag every 0.5 s.
+  Here the serve loop waits on the listening socket *and* a wake-up socket pair with no
+  timeout; ``stop()`` writes one byte to wake it. A stop costs a thread join, not a
+  poll interval, and no timer of the loop ever reads the (possibly frozen) clock.
+* **Answers**: the raw WSGI :class:`~pytest_syncmap.app.SyncApp` is served directly
+  (no body read up front), and even Werkzeug's own error pages (a malformed request
+  line) are Twilio JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import selectors
+import socket
+import threading
+from typing import Any
+
+from pytest_httpserver.httpserver import HTTPServerBase
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from .app import SyncApp
+from .choices import DEFAULT_CHOICES, Choices
+from .clock import Clock
+from .model import Store
+from .twilio_errors import generic_code, more_info
+
+__all__ = ["ACCOUNT_SID", "AUTH_TOKEN", "SyncServer"]
+
+#: Account SID the emulator accepts by default (any ``AC`` + 32 hex would do).
+ACCOUNT_SID = "AC" + "5c" * 16
+#: Auth token the emulator accepts by default.
+AUTH_TOKEN = "syncmap-auth-token"
+
+_log = logging.getLogger("pytest_syncmap.server")
+
+
+class _TwilioRequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler, quiet, and with Twilio JSON instead of HTML error pages."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Request logging costs time on every request; the journal is the record."""
+
+    def log_error(self, format: str, *args: Any) -> None:
+        _log.debug(format, *args)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        _log.debug(format, *args)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer a request the server could not even parse with a Twilio body."""
+        twilio_code = generic_code(code)
+        body = json.dumps(
+            {
+                "code": twilio_code,
+                "message": message or self.responses.get(code, ("Error",))[0],
+                "more_info": more_info(twilio_code),
+                "status": code,
+            }
+        ).encode()
+        self.close_connection = True
+        try:
+            self.send_response(code, message)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(body)
+        except OSError:
+            pass
+
+
+class SyncServer(HTTPServerBase):
+    """A running Sync emulator: a :class:`Store`, its HTTP app, and a server thread.
+
+    Use it as a context manager for a private emulator outside the fixtures::
+
+        with SyncServer() as server:
+            client.sync.base_url = server.url
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        account_sid: str = ACCOUNT_SID,
+        auth_token: str = AUTH_TOKEN,
+        clock: Clock | None = None,
+        choices: Choices = DEFAULT_CHOICES,
+    ) -> None:
+        super().__init__(host, port, threaded=True)
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        #: The Sync state; tests may read and arrange it directly.
+        self.store = Store(clock, choices=choices)
+        #: The WSGI application serving :attr:`store`.
+        self.app = SyncApp(
+            self.store,
+            account_sid=account_sid,
+            auth_token=auth_token,
+            choices=choices,
+            on_error=self._record_error,
+        )
+        self._wake: tuple[socket.socket, socket.socket] | None = None
+
+    def __repr__(self) -> str:
+        state = "running" if self.is_running() else "stopped"
+        return f"<SyncServer {self.url if self.is_running() else self.host} {state}>"
+
+    # ----------------------------------------------------------- addresses
+    @property
+    def url(self) -> str:
+        """Base URL of the emulator, e.g. ``http://127.0.0.1:41234``."""
+        return self.url_for("/").rstrip("/")
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        """``(account_sid, auth_token)`` for HTTP Basic auth (``requests`` takes it as is)."""
+        return (self.account_sid, self.auth_token)
+
+    # ------------------------------------------------------------- errors
+    def _record_error(self, exc: BaseException) -> None:
+        _log.error("unhandled error in the Sync emulator", exc_info=exc)
+        if isinstance(exc, Exception):
+            self.handler_errors.append(exc)
+
+    def take_errors(self) -> list[Exception]:
+        """Remove and return the errors raised in the server thread so far."""
+        errors, self.handler_errors = self.handler_errors, []
+        return errors
+
+    # ------------------------------------------------------------ lifecycle
+    def reset(self) -> None:
+        """Forget all Sync state and server-side errors (the server keeps running)."""
+        self.store.reset()
+        self.handler_errors = []
+        self.clear_log()
+
+    def dispatch(self, request: Request) -> Response:
+        """Serve a Werkzeug request through the Sync app (for pytest-httpserver's API)."""
+        return Response.from_app(self.app, request.environ)
+
+    def start(self) -> None:
+        """Bind (the OS picks the port when it is 0) and serve in a daemon thread."""
+        if self.is_running():
+            from pytest_httpserver.httpserver import HTTPServerError
+
+            raise HTTPServerError("Server is already running")
+        server = make_server(
+            self.host,
+            self.port,
+            self.app,
+            threaded=True,
+            request_handler=_TwilioRequestHandler,
+        )
+        self.server = server
+        self.port = server.port
+        self._wake = socket.socketpair()
+        self.server_thread = threading.Thread(
+            target=self.thread_target, name=f"pytest-syncmap:{self.port}", daemon=True
+        )
+        self.server_thread.start()
+
+    def thread_target(self) -> None:
+        """Serve until :meth:`stop` writes to the wake-up socket; no polling, no timers."""
+        server, wake = self.server, self._wake
+        assert server is not None
+        assert wake is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(server.socket, selectors.EVENT_READ, "accept")
+            selector.register(wake[0], selectors.EVENT_READ, "wake")
+            while True:
+                events = selector.select()
+                if any(key.data == "wake" for key, _ in events):
+                    return
+                server._handle_request_noblock()  # type: ignore[attr-defined]
+
+    def stop(self) -> None:
+        """Stop serving and close the socket; returns once the thread has ended."""
+        if not self.is_running():
+            from pytest_httpserver.httpserver import HTTPServerError
+
+            raise HTTPServerError("Server is not running")
+        assert self.server is not None
+        assert self.server_thread is not None
+        assert self._wake is not None
+        self._wake[1].send(b"x")
+        self.server_thread.join()
+        self.server.server_close()
+        for sock in self._wake:
+            sock.close()
+        self.server = None
+        self.server_thread = None
+        self._wake = None
