@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .assertions import MapAssertions
 from .errors import ItemNotFound
 from .model import ItemRecord, MapRecord, ServiceRecord
 
@@ -49,8 +50,12 @@ class ServiceHandle:
         return f"<ServiceHandle {self.sid}>"
 
 
-class MapHandle(Mapping[str, dict[str, Any]]):
-    """A Sync Map in the emulator: a live, read-only mapping of key to item data."""
+class MapHandle(MapAssertions, Mapping[str, dict[str, Any]]):
+    """A Sync Map in the emulator: a live, read-only mapping of key to item data.
+
+    Also carries the assertion helpers of :class:`~pytest_syncmap.assertions.MapAssertions`
+    (``assert_expired``, ``assert_alive``, ``assert_expires_at``).
+    """
 
     def __init__(self, server: SyncServer, service_sid: str, sid: str) -> None:
         self.server = server

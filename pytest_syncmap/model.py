@@ -277,14 +277,20 @@ class _OrderedIndex(Generic[K]):
         return out, False
 
 
+#: How many expired keys a Map remembers (for "has it expired?" questions).
+_GRAVEYARD_SIZE = 10_000
+
+
 class _MapState:
-    __slots__ = ("expiry", "index", "items", "record", "seq")
+    __slots__ = ("expired", "expiry", "index", "items", "record", "seq")
 
     def __init__(self, record: MapRecord, seq: int) -> None:
         self.record = record
         self.items: dict[str, ItemRecord] = {}
         self.index: _OrderedIndex[str] = _OrderedIndex()
         self.expiry: list[tuple[datetime, str]] = []
+        # key -> date_expires of items collected by expiry (bounded, oldest dropped).
+        self.expired: dict[str, datetime] = {}
         self.seq = seq
 
 
@@ -553,6 +559,9 @@ class Store:
                 del state.items[key]
                 state.index.remove(key)
                 state.record = replace(state.record, revision=state.record.revision + 1)
+                state.expired[key] = expires
+                if len(state.expired) > _GRAVEYARD_SIZE:
+                    del state.expired[next(iter(state.expired))]
 
     def _write_item(
         self,
@@ -567,6 +576,7 @@ class Store:
         item = replace(item, revision=revision)
         if item.key not in state.items:
             state.index.add(item.key)
+            state.expired.pop(item.key, None)
         state.items[item.key] = item
         if item.date_expires is not None:
             heapq.heappush(state.expiry, (item.date_expires, item.key))
@@ -727,6 +737,27 @@ class Store:
         with self._lock:
             now = self.clock.now()
             return len(self._map(self._service(service_ref, now), map_ref, now).items)
+
+    def collect(self) -> None:
+        """Collect every expired Map and item now, instead of at their next access.
+
+        Expiry is otherwise lazy (each request collects what it touches), which gives
+        the same answers; collecting eagerly after the test clock moves means a later
+        move backwards cannot bring back what had expired.
+        """
+        with self._lock:
+            now = self.clock.now()
+            for service in self._services.values():
+                self._purge_maps(service, now)
+                for state in service.maps.values():
+                    self._purge_items(state, now)
+
+    def expired_at(self, service_ref: str, map_ref: str, key: str) -> datetime | None:
+        """When the item ``key`` expired, if expiry collected it (and it was not re-created)."""
+        with self._lock:
+            now = self.clock.now()
+            state = self._map(self._service(service_ref, now), map_ref, now)
+            return None if key in state.items else state.expired.get(key)
 
     def all_items(self, service_ref: str, map_ref: str) -> list[ItemRecord]:
         """Every live item of the Map in key order (for test-side inspection)."""

@@ -18,12 +18,14 @@ from .choices import DEFAULT_CHOICES, Choices
 from .handles import MapHandle, ServiceHandle
 from .redirect import TwilioRedirect
 from .server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
+from .timecontrol import SyncClock
 
 if TYPE_CHECKING:
     from twilio.rest import Client
 
 __all__ = [
     "ServerConfig",
+    "sync_clock",
     "sync_map",
     "sync_server",
     "sync_server_config",
@@ -46,6 +48,8 @@ class ServerConfig:
     account_sid: str = ACCOUNT_SID
     auth_token: str = AUTH_TOKEN
     choices: Choices = DEFAULT_CHOICES
+    #: Seconds expired objects stay readable (0: exact expiry); see ``SyncServer.expiry_lag``.
+    expiry_lag: float = 0
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -55,6 +59,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "sync_map(unique_name=None, items=None, ttl=None): configure the Map that the "
         "sync_map fixture creates: its unique name, the items it starts with "
         "(a dict of key to data), and its TTL in seconds.",
+    )
+    config.addinivalue_line(
+        "markers",
+        "sync_clock(start): start the sync_clock fixture's frozen time at `start` "
+        "(a datetime or an ISO 8601 string such as '2025-01-31T12:00:00Z').",
     )
 
 
@@ -119,6 +128,7 @@ def sync_server_session(sync_server_config: ServerConfig) -> Iterator[SyncServer
         account_sid=cfg.account_sid,
         auth_token=cfg.auth_token,
         choices=cfg.choices,
+        expiry_lag=cfg.expiry_lag,
     )
     server.start()
     try:
@@ -200,6 +210,54 @@ def _marker_options(marker: pytest.Mark | None) -> dict[str, Any]:
             f"{type(items).__name__}"
         )
     return dict(marker.kwargs)
+
+
+@pytest.fixture
+def sync_clock(sync_server: SyncServer, request: pytest.FixtureRequest) -> Iterator[SyncClock]:
+    """Frozen time for this test that moves the emulator's clock: TTLs without sleeping.
+
+    ``sync_clock.advance(seconds=60)`` (or ``advance(60)``, ``advance(timedelta(...))``),
+    ``sync_clock.move_to("2025-01-31T12:00:00Z")``, ``sync_clock.now()``. Built on
+    freezegun; if the test already froze time with freezegun or travels with
+    time-machine, that clock is driven instead (never both). Start at a given instant
+    with ``@pytest.mark.sync_clock("2025-01-31T12:00:00Z")``.
+    """
+    marker = request.node.get_closest_marker("sync_clock")
+    start: Any = None
+    if marker is not None:
+        if len(marker.args) > 1 or set(marker.kwargs) - {"start"}:
+            raise pytest.UsageError(
+                "@pytest.mark.sync_clock takes one argument, the start instant: "
+                f"got args={marker.args!r} kwargs={marker.kwargs!r}"
+            )
+        start = marker.args[0] if marker.args else marker.kwargs.get("start")
+    clock = SyncClock(on_move=sync_server.store.collect)
+    # time-machine refuses to start while freezegun is active: when the test travels
+    # with time-machine itself, freeze nothing up front and drive its traveller.
+    clock.start(start, eager=not _uses_time_machine(request))
+    try:
+        yield clock
+    finally:
+        clock.stop()
+
+
+def _uses_time_machine(request: pytest.FixtureRequest) -> bool:
+    """Whether the test travels with time-machine (fixture, marker or decorator)."""
+    if "time_machine" in request.fixturenames or request.node.get_closest_marker("time_machine"):
+        return True
+    function = getattr(request, "function", None)
+    seen = 0
+    while function is not None and seen < 10:
+        for cell in getattr(function, "__closure__", None) or ():
+            try:
+                contents = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if type(contents).__module__.startswith("time_machine"):
+                return True
+        function = getattr(function, "__wrapped__", None)
+        seen += 1
+    return False
 
 
 def _twilio_client_class() -> type[Client]:

@@ -23,6 +23,7 @@ import logging
 import selectors
 import socket
 import threading
+from datetime import timedelta
 from typing import Any
 
 from pytest_httpserver.httpserver import HTTPServerBase
@@ -99,12 +100,14 @@ class SyncServer(HTTPServerBase):
         auth_token: str = AUTH_TOKEN,
         clock: Clock | None = None,
         choices: Choices = DEFAULT_CHOICES,
+        expiry_lag: float = 0,
     ) -> None:
         super().__init__(host, port, threaded=True)
+        self._default_lag = timedelta(seconds=expiry_lag)
         self.account_sid = account_sid
         self.auth_token = auth_token
         #: The Sync state; tests may read and arrange it directly.
-        self.store = Store(clock, choices=choices)
+        self.store = Store(clock, choices=choices, expiry_lag=self._default_lag)
         #: The WSGI application serving :attr:`store`.
         self.app = SyncApp(
             self.store,
@@ -142,8 +145,25 @@ class SyncServer(HTTPServerBase):
         return errors
 
     # ------------------------------------------------------------ lifecycle
+    @property
+    def expiry_lag(self) -> float:
+        """Seconds an expired item or Map stays readable before it is collected.
+
+        0 (the default) is exact expiry: gone from the moment ``now >= date_expires``.
+        Twilio warns that expired objects "might not be deleted immediately"; a lag lets
+        a test check code that must cope with that. :meth:`reset` restores the default.
+        """
+        return self.store.expiry_lag.total_seconds()
+
+    @expiry_lag.setter
+    def expiry_lag(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("expiry_lag cannot be negative")
+        self.store.expiry_lag = timedelta(seconds=seconds)
+
     def reset(self) -> None:
         """Forget all Sync state and server-side errors (the server keeps running)."""
+        self.store.expiry_lag = self._default_lag
         self.store.reset()
         self.handler_errors = []
         self.clear_log()

@@ -1,0 +1,181 @@
+"""A test clock that moves the emulator's "now" without sleeping.
+
+The emulator reads time through :class:`~pytest_syncmap.clock.WallClock`, which follows
+whatever patches the process's clock, so the test clock only has to move the process's
+frozen time. :class:`SyncClock` does that through the library that is already in charge
+(ANCHORS.md, "Clock interop"):
+
+* if the test already froze time with **freezegun** (``freeze_time`` decorator, context
+  manager, or pytest-freezer), it drives that freezer;
+* else if **time-machine** is travelling, it shifts that traveller (never starting
+  freezegun beside it: time-machine refuses to run while freezegun is active);
+* else it starts its own freezegun freezer (``tick=False``, ``real_asyncio=True`` so an
+  asyncio loop keeps real monotonic time) and stops it at the end of the test.
+
+After every move it asks the store to collect what has expired, so a test sees expiry
+at once, and a later move backwards does not bring collected objects back.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+__all__ = ["SyncClock", "parse_instant"]
+
+
+def parse_instant(value: datetime | str) -> datetime:
+    """An aware UTC datetime from a datetime (naive = UTC) or an ISO 8601 string."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"cannot read {value!r} as an instant; use ISO 8601, "
+                "e.g. '2025-01-31T12:00:00Z'"
+            ) from None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def _active_freezegun() -> Any:
+    """The innermost active freezegun factory, if freezegun is imported and active."""
+    api = sys.modules.get("freezegun.api")
+    factories = getattr(api, "freeze_factories", None)
+    return factories[-1] if factories else None
+
+
+def _active_time_machine() -> Any:
+    """The innermost active time-machine traveller, if time-machine is travelling."""
+    module = sys.modules.get("time_machine")
+    if module is None:
+        return None
+    stack = getattr(module, "traveller_stack", None) or getattr(module, "coordinates_stack", None)
+    return stack[-1] if stack else None
+
+
+class SyncClock:
+    """Frozen time for one test, moved on demand; see the module docstring.
+
+    The library to drive is looked up at every move, innermost first, so a
+    ``@freeze_time`` decorator or a ``time_machine.travel`` block that starts after the
+    fixture is the one that moves.
+    """
+
+    def __init__(self, on_move: Callable[[], None] | None = None) -> None:
+        self._on_move = on_move
+        self._freezer: Any = None
+        self._started = False
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self, at: datetime | str | None = None, *, eager: bool = True) -> SyncClock:
+        """Take control of time, at ``at`` (default: now, whole seconds).
+
+        If freezegun or time-machine is already active, it is driven; otherwise, with
+        ``eager`` (the default), freezegun is started now. With ``eager=False`` nothing
+        is started until the first move, so a time-machine travel that the test starts
+        itself is not refused because freezegun is active.
+        """
+        self._started = True
+        if self._target() is not None:
+            if at is not None:
+                self.move_to(at)
+        elif eager or at is not None:
+            self._freeze(at)
+        return self
+
+    def _freeze(self, at: datetime | str | None) -> None:
+        import freezegun
+
+        start = (
+            parse_instant(at)
+            if at is not None
+            else datetime.now(timezone.utc).replace(microsecond=0)
+        )
+        self._freezer = freezegun.freeze_time(start, tick=False, real_asyncio=True)
+        self._freezer.start()
+
+    def stop(self) -> None:
+        """Give time back: stop the freezer this clock started (never someone else's)."""
+        if self._freezer is not None:
+            self._freezer.stop()
+        self._freezer = None
+        self._started = False
+
+    def __enter__(self) -> SyncClock:
+        return self if self._started else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @staticmethod
+    def _target() -> Any:
+        return _active_freezegun() or _active_time_machine()
+
+    @property
+    def driver(self) -> str:
+        """What a move would drive now: ``freezegun``, ``time-machine`` or ``none``."""
+        if _active_freezegun() is not None:
+            return "freezegun"
+        return "time-machine" if _active_time_machine() is not None else "none"
+
+    # ---------------------------------------------------------------- reads
+    def now(self) -> datetime:
+        """The current (frozen) instant as an aware UTC datetime."""
+        return datetime.now(timezone.utc)
+
+    # ---------------------------------------------------------------- moves
+    def advance(
+        self,
+        delta: timedelta | float | None = None,
+        *,
+        seconds: float = 0,
+        minutes: float = 0,
+        hours: float = 0,
+        days: float = 0,
+    ) -> datetime:
+        """Move time forward (a negative amount moves it back); returns the new now.
+
+        ``clock.advance(60)``, ``clock.advance(timedelta(minutes=1))`` and
+        ``clock.advance(seconds=60)`` all move one minute.
+        """
+        step = timedelta(seconds=seconds, minutes=minutes, hours=hours, days=days)
+        if isinstance(delta, timedelta):
+            step += delta
+        elif delta is not None:
+            step += timedelta(seconds=delta)
+        target = self._require_target()
+        if _active_freezegun() is target:
+            target.tick(step)
+        else:
+            target.shift(step)
+        return self._moved()
+
+    def move_to(self, instant: datetime | str) -> datetime:
+        """Jump to ``instant`` (aware, naive = UTC, or ISO 8601); returns the new now."""
+        destination = parse_instant(instant)
+        self._require_target().move_to(destination)
+        return self._moved()
+
+    def _moved(self) -> datetime:
+        if self._on_move is not None:
+            self._on_move()
+        return self.now()
+
+    def _require_target(self) -> Any:
+        if not self._started:
+            raise RuntimeError("SyncClock is not started; use the sync_clock fixture")
+        target = self._target()
+        if target is None:
+            self._freeze(None)
+            target = self._target()
+        return target
+
+    def __repr__(self) -> str:
+        return f"<SyncClock {self.now():%Y-%m-%dT%H:%M:%SZ} via {self.driver}>"
