@@ -17,6 +17,7 @@ import base64
 import binascii
 import hmac
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,8 +25,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode
 
 from .choices import DEFAULT_CHOICES, Choices
-from .errors import SyncError
-from .model import Page, Store, revision_str
+from .errors import ItemAlreadyExists, ItemNotFound, MapNotFound, RevisionMismatch, SyncError
+from .faults import Fault, FaultPlan, delay_seconds
+from .journal import Journal, JournalEntry
+from .model import Page, Store, is_sid, revision_str
 from .params import (
     decode_page_token,
     encode_page_token,
@@ -44,7 +47,10 @@ from .twilio_errors import TwilioError, error_body, from_domain
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["MAX_BODY_BYTES", "Exchange", "SyncApp"]
+__all__ = ["MAX_BODY_BYTES", "TRANSPORT_KEY", "Exchange", "SyncApp"]
+
+#: WSGI environ key through which the app asks the server host for a transport fault.
+TRANSPORT_KEY = "pytest_syncmap.transport"
 
 #: Largest request body read. Item data is at most 16 KiB, so anything near this is
 #: not a Sync request; it is refused before it is read into memory.
@@ -97,6 +103,7 @@ class Exchange:
     form: dict[str, str]
     headers: dict[str, str]
     operation: str | None = None
+    if_match: str | None = None
     service: str | None = None
     map: str | None = None
     key: str | None = None
@@ -104,6 +111,9 @@ class Exchange:
     code: int | None = None
     body: bytes = b""
     response_headers: dict[str, str] = field(default_factory=dict)
+    #: The fault that fired for this request, if any (its kind, or ``canned``).
+    fault: str | None = None
+    revision_before: str | None = None
 
 
 @dataclass
@@ -134,6 +144,10 @@ class SyncApp:
         self.auth_token = auth_token
         self.choices = choices
         self.on_error = on_error
+        #: Faults of the current test (see :mod:`pytest_syncmap.faults`).
+        self.faults = FaultPlan()
+        #: Every request answered since the last reset.
+        self.journal = Journal()
         #: Called with every :class:`Exchange` after it is answered.
         self.observers: list[Callable[[Exchange], None]] = []
         token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
@@ -152,7 +166,7 @@ class SyncApp:
         try:
             status, body, headers = self._answer(environ, exchange)
         except TwilioError as err:
-            status, body, headers = err.status, err.body().decode(), {}
+            status, body, headers = err.status, err.body().decode(), dict(err.headers)
             exchange.code = err.code
             if status == 401:
                 headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
@@ -168,6 +182,7 @@ class SyncApp:
             headers["Content-Type"] = "application/json"
         headers["Content-Length"] = str(len(payload))
         exchange.status, exchange.body, exchange.response_headers = status, payload, headers
+        self.record(exchange)
         for observer in self.observers:
             try:
                 observer(exchange)
@@ -178,6 +193,32 @@ class SyncApp:
         if exchange.method == "HEAD":
             return [b""]
         return [payload]
+
+    def record(self, exchange: Exchange) -> None:
+        """Add an answered request to the journal."""
+        after = exchange.response_headers.get("ETag")
+        if exchange.operation == "DeleteSyncMapItem" and exchange.status == 204:
+            after = None
+        elif after is None:
+            after = exchange.revision_before
+        self.journal.record(
+            JournalEntry(
+                seq=self.journal.next_seq(),
+                method=exchange.method,
+                path=exchange.path,
+                operation=exchange.operation,
+                map=exchange.map,
+                key=exchange.key,
+                form=exchange.form,
+                query=exchange.query,
+                if_match=exchange.if_match,
+                status=exchange.status,
+                code=exchange.code,
+                revision_before=exchange.revision_before,
+                revision_after=after,
+                fault=exchange.fault,
+            )
+        )
 
     # --------------------------------------------------------------- parsing
     def _answer(self, environ: WSGIEnvironment, exchange: Exchange) -> _Result:
@@ -198,7 +239,9 @@ class SyncApp:
         method = "GET" if exchange.method == "HEAD" else exchange.method
         operations = OPERATIONS[kind]
         if method not in operations:
-            raise TwilioError(405, 20004, "Method not allowed")
+            err = TwilioError(405, 20004, "Method not allowed")
+            err.headers["Allow"] = ", ".join(operations)
+            raise err
         exchange.operation = operations[method]
         exchange.query = _parse_pairs(
             environ.get("QUERY_STRING", "").encode("latin-1"), "query string"
@@ -211,12 +254,107 @@ class SyncApp:
             raw_path=_raw_path(environ, path),
             if_match=parse_if_match(environ.get("HTTP_IF_MATCH")),
         )
+        exchange.if_match = request.if_match
+        if exchange.operation == "CreateSyncMapItem":
+            exchange.key = exchange.form.get("Key")
+        if kind == "item":
+            exchange.revision_before = self.store.peek_revision(ids[0], ids[1], ids[2])
         handler = getattr(self, "_" + exchange.operation)
         try:
+            fault = (
+                self.faults.pick(exchange, lambda: self._map_names(exchange))
+                if (self.faults)
+                else None
+            )
+            if fault is not None:
+                exchange.fault = fault.kind
+                shortcut = self._apply_fault(fault, request, environ, kind, ids)
+                if shortcut is not None:
+                    return shortcut
             result: _Result = handler(request, *ids)
         except SyncError as exc:
             raise from_domain(exc, self.choices, path) from None
         return result
+
+    # ---------------------------------------------------------------- faults
+    def _map_names(self, exchange: Exchange) -> set[str]:
+        names = {exchange.map} if exchange.map else set()
+        if exchange.service and exchange.map:
+            try:
+                record = self.store.get_map(exchange.service, exchange.map)
+            except SyncError:
+                return names
+            names.add(record.sid)
+            if record.unique_name is not None:
+                names.add(record.unique_name)
+        return names
+
+    def _apply_fault(
+        self,
+        fault: Fault,
+        req: _Request,
+        environ: WSGIEnvironment,
+        kind: Kind,
+        ids: list[str],
+    ) -> _Result | None:
+        """Carry out ``fault``: raise its error, or return an answer, or ``None`` to go on."""
+        path = req.exchange.path
+        if fault.kind == "conflict":
+            raise from_domain(
+                RevisionMismatch(ids[-1], req.if_match or "", req.exchange.revision_before or ""),
+                self.choices,
+                path,
+            )
+        if fault.kind == "race":
+            service, map_ref, key = ids
+            try:
+                current = self.store.get_item(service, map_ref, key)
+                data = fault.options.get("data", current.data)
+                self.store.update_item(service, map_ref, key, data=data)
+            except SyncError:
+                pass  # nothing to race with: the request goes on as it is
+            return None
+        if fault.kind == "not_found":
+            if kind == "item":
+                raise from_domain(ItemNotFound(ids[1], ids[2]), self.choices, path)
+            if kind in ("map", "items"):
+                raise from_domain(
+                    MapNotFound(ids[0], ids[1], by_sid=is_sid(ids[1])), self.choices, path
+                )
+            raise TwilioError.not_found(path)
+        if fault.kind == "already_exists":
+            raise from_domain(
+                ItemAlreadyExists(ids[-1], req.exchange.form.get("Key", "")), self.choices, path
+            )
+        if fault.kind == "rate_limited":
+            err = TwilioError(
+                429,
+                54009,
+                "Rate limit exceeded. The rate of access to this resource exceeds the "
+                "prescribed limits",
+            )
+            retry_after = fault.options.get("retry_after", 1)
+            if retry_after is not None:
+                err.headers["Retry-After"] = str(retry_after)
+            raise err
+        if fault.kind == "server_error":
+            status = int(fault.options.get("status", 500))
+            message = {
+                503: "Service unavailable",
+                502: "Bad gateway",
+                504: "Gateway timeout",
+            }.get(status, "An internal server error has occurred")
+            raise TwilioError(status, 20000 + status, message)
+        if fault.kind == "delay":
+            time.sleep(delay_seconds(fault))
+            return None
+        # Transport faults: the server host acts on the connection after the answer.
+        environ[TRANSPORT_KEY] = fault.kind
+        if fault.options.get("processed", False):
+            return None
+        return 200, '{"pytest_syncmap": "this answer is lost in transport"}', {}
+
+    # --------------------------------------------------------------- parsing
 
     def _authenticate(self, header: str | None) -> None:
         if header == self._expected_auth:

@@ -7,9 +7,11 @@ message that says what was expected, what the emulator holds, and what the clock
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from .journal import Journal, JournalEntry
 from .model import ItemRecord, revision_str
 from .render import iso
 from .timecontrol import parse_instant
@@ -40,8 +42,85 @@ class MapAssertions:
     def _where(self, key: str) -> str:
         return f"item {key!r} of Map {self.sid}"
 
+    # ------------------------------------------------------------ journal
+    def _requests(self, key: str | None = None) -> list[JournalEntry]:
+        names = {self.sid}
+        unique_name = self.server.store.get_map(self.service_sid, self.sid).unique_name
+        if unique_name is not None:
+            names.add(unique_name)
+        return [
+            e
+            for e in self.server.journal.entries
+            if e.map in names and (key is None or e.key == key)
+        ]
+
+    def _closest(self, key: str) -> str:
+        related = self._requests(key) or self._requests() or self.server.journal.entries
+        which = "requests for this key" if self._requests(key) else "latest requests"
+        return f"\n{which} (journal):\n" + Journal.table(related, limit=10)
+
+    def assert_item(self, key: str, data: dict[str, Any]) -> None:
+        """The item exists and holds exactly ``data``."""
+        __tracebackhide__ = True
+        record = self.item(key)
+        if record is None:
+            raise AssertionError(
+                f"{self._where(key)} should hold {json.dumps(data)}, but it does not exist"
+                + self._closest(key)
+            )
+        if record.data != data:
+            raise AssertionError(
+                f"{self._where(key)} should hold {json.dumps(data)}, but it holds "
+                f"{record.data_json} (revision {revision_str(record.revision)})"
+                + self._closest(key)
+            )
+
+    def assert_no_item(self, key: str) -> None:
+        """No live item has this key."""
+        __tracebackhide__ = True
+        record = self.item(key)
+        if record is not None:
+            raise AssertionError(
+                f"{self._where(key)} should not exist, but it holds {record.data_json} "
+                f"(revision {revision_str(record.revision)})" + self._closest(key)
+            )
+
+    def assert_written(self, key: str, times: int) -> None:
+        """Successful creates and updates of ``key`` (through the API) number ``times``."""
+        __tracebackhide__ = True
+        writes = [
+            e
+            for e in self._requests(key)
+            if e.ok and e.operation in ("CreateSyncMapItem", "UpdateSyncMapItem")
+        ]
+        if len(writes) != times:
+            raise AssertionError(
+                f"{self._where(key)} should have been written {times} time(s), but was "
+                f"written {len(writes)} time(s)" + self._closest(key)
+            )
+
+    def assert_retried_after_conflict(self, key: str) -> None:
+        """A conditional write of ``key`` got 412, and a later conditional write succeeded."""
+        __tracebackhide__ = True
+        entries = self._requests(key)
+        conflicts = [i for i, e in enumerate(entries) if e.status == 412]
+        if not conflicts:
+            raise AssertionError(
+                f"{self._where(key)}: expected a conditional write answered 412 and then "
+                "retried, but no request for it was answered 412" + self._closest(key)
+            )
+        later = [
+            e for e in entries[conflicts[0] + 1 :] if e.ok and e.is_write and e.if_match is not None
+        ]
+        if not later:
+            raise AssertionError(
+                f"{self._where(key)}: a conditional write was answered 412, but no later "
+                "conditional write succeeded" + self._closest(key)
+            )
+
     def assert_expires_at(self, key: str, when: datetime | str) -> None:
         """The item exists and its ``date_expires`` is ``when`` (to the second)."""
+        __tracebackhide__ = True
         expected = parse_instant(when).replace(microsecond=0)
         record = self.item(key)
         now = self._now()
@@ -60,10 +139,9 @@ class MapAssertions:
 
     def assert_alive(self, key: str, *, for_at_least: float | timedelta = 0) -> None:
         """The item exists now and will not expire for at least ``for_at_least``."""
+        __tracebackhide__ = True
         margin = (
-            for_at_least
-            if isinstance(for_at_least, timedelta)
-            else timedelta(seconds=for_at_least)
+            for_at_least if isinstance(for_at_least, timedelta) else timedelta(seconds=for_at_least)
         )
         record = self.item(key)
         now = self._now()
@@ -85,6 +163,7 @@ class MapAssertions:
 
     def assert_expired(self, key: str) -> None:
         """The item has expired by now (collected, or lingering past ``date_expires``)."""
+        __tracebackhide__ = True
         record = self.item(key)
         now = self._now()
         if record is not None:

@@ -738,6 +738,13 @@ class Store:
             now = self.clock.now()
             return len(self._map(self._service(service_ref, now), map_ref, now).items)
 
+    def peek_revision(self, service_ref: str, map_ref: str, key: str) -> str | None:
+        """The item's current revision, or ``None`` if it (or its Map) is not there."""
+        try:
+            return revision_str(self.get_item(service_ref, map_ref, key).revision)
+        except (ServiceNotFound, MapNotFound, ItemNotFound):
+            return None
+
     def collect(self) -> None:
         """Collect every expired Map and item now, instead of at their next access.
 

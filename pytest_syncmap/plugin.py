@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .choices import DEFAULT_CHOICES, Choices
+from .faults import KINDS, SyncFaults
 from .handles import MapHandle, ServiceHandle
+from .journal import Journal
 from .redirect import TwilioRedirect
 from .server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
 from .timecontrol import SyncClock
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ServerConfig",
     "sync_clock",
+    "sync_faults",
     "sync_map",
     "sync_server",
     "sync_server_config",
@@ -52,6 +55,17 @@ class ServerConfig:
     expiry_lag: float = 0
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--syncmap-no-journal``: leave the journal section out of failure reports."""
+    group = parser.getgroup("syncmap", "pytest-syncmap (Twilio Sync Map emulator)")
+    group.addoption(
+        "--syncmap-no-journal",
+        action="store_true",
+        default=False,
+        help="do not add the emulator's request journal to the report of a failing test",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker so ``--strict-markers`` accepts it and ``--markers`` lists it."""
     config.addinivalue_line(
@@ -65,6 +79,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "sync_clock(start): start the sync_clock fixture's frozen time at `start` "
         "(a datetime or an ISO 8601 string such as '2025-01-31T12:00:00Z').",
     )
+    config.addinivalue_line(
+        "markers",
+        "sync_fault(kind, **settings): schedule a fault as sync_faults.<kind>(**settings) "
+        f"would; kinds: {', '.join(KINDS)}. Stackable.",
+    )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -76,7 +95,42 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         _raise_server_errors(item)
         raise
     _raise_server_errors(item)
+    _fail_unfired(item)
     return result
+
+
+def _fail_unfired(item: pytest.Item) -> None:
+    __tracebackhide__ = True
+    server = item.stash.get(_SERVER_KEY, None)
+    if server is None or not server.faults.strict:
+        return
+    unfired = server.faults.unfired()
+    if unfired:
+        listing = "\n".join(f"  - {fault.describe()}" for fault in unfired)
+        raise AssertionError(
+            f"pytest-syncmap: {len(unfired)} fault(s) were set up but never fired:\n{listing}\n"
+            "The code under test never made the request they wait for. Pass "
+            "expect_fired=False (or call sync_faults.allow_unfired()) if that is fine.\n"
+            "requests this test made (journal):\n" + Journal.table(server.journal.entries)
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Add the emulator's journal to the report of a failing test that used it."""
+    report = yield
+    if report.failed and report.when == "call":
+        server = item.stash.get(_SERVER_KEY, None)
+        if server is not None and not item.config.getoption("syncmap_no_journal"):
+            body = Journal.table(server.journal.entries)
+            if server.faults.faults:
+                body += "\nfaults:\n" + "\n".join(
+                    f"  - {fault.describe()}" for fault in server.faults.faults
+                )
+            report.sections.append(("pytest-syncmap journal", body))
+    return report
 
 
 def _raise_server_errors(item: pytest.Item) -> None:
@@ -151,6 +205,16 @@ def sync_server(
     """
     server = sync_server_session
     server.reset()
+    for marker in reversed(list(request.node.iter_markers("sync_fault"))):
+        if len(marker.args) != 1:
+            raise pytest.UsageError(
+                "@pytest.mark.sync_fault takes the fault kind as its one positional "
+                f"argument, e.g. sync_fault('conflict', key='k'); got {marker.args!r}"
+            )
+        try:
+            SyncFaults(server.faults).add(marker.args[0], **marker.kwargs)
+        except (TypeError, ValueError) as exc:
+            raise pytest.UsageError(f"@pytest.mark.sync_fault: {exc}") from None
     request.node.stash[_SERVER_KEY] = server
     try:
         with TwilioRedirect(server.url, server.account_sid, server.auth_token):
@@ -160,6 +224,21 @@ def sync_server(
     errors = server.take_errors()
     if errors:
         raise errors[0]
+
+
+@pytest.fixture
+def sync_faults(sync_server: SyncServer) -> SyncFaults:
+    """Schedule Twilio-shaped failures for this test: ``sync_faults.conflict(key="k")``.
+
+    Kinds: ``conflict``, ``race``, ``not_found``, ``already_exists``, ``rate_limited``,
+    ``server_error``, ``delay``, ``reset``, ``empty_response``, ``truncated``,
+    ``malformed``. Each fires once by default (``times=``, ``after=``, ``probability=``
+    with ``seed=``), matches by ``key``, ``map``, ``operation``, ``method`` or ``when``.
+    A fault that never fires fails the test unless ``expect_fired=False``. Faults never
+    outlive the test. The same faults can be declared with
+    ``@pytest.mark.sync_fault("conflict", key="k")``.
+    """
+    return SyncFaults(sync_server.faults)
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """The server host: the Sync emulator on an in-thread Werkzeug server.
 
-Built on pytest-httpserver's :class:`~pytest_httpserver.httpserver.HTTPServerBase`
-(``url_for``, ``is_running``, the context-manager protocol, ``handler_errors`` and
-``check()`` re-raising server-thread errors on the test thread), with three changes
-that the product needs:
+Built on pytest-httpserver's :class:`~pytest_httpserver.HTTPServer` (``url_for``,
+``is_running``, the context-manager protocol, ``handler_errors`` and ``check()``
+re-raising server-thread errors on the test thread, and its ``expect_request`` API:
+a canned answer registered that way takes precedence over the emulator for the
+requests it matches), with three changes that the product needs:
 
 * **Binding**: ``make_server`` binds ``127.0.0.1:0`` itself and the port is read back,
   so there is no probe-then-bind race under xdist.
@@ -22,19 +23,26 @@ import json
 import logging
 import selectors
 import socket
+import struct
 import threading
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytest_httpserver.httpserver import HTTPServerBase
+from pytest_httpserver import HTTPServer
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from .app import SyncApp
+from .app import TRANSPORT_KEY, Exchange, SyncApp
 from .choices import DEFAULT_CHOICES, Choices
 from .clock import Clock
+from .faults import FaultPlan
+from .journal import Journal
 from .model import Store
 from .twilio_errors import generic_code, more_info
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 __all__ = ["ACCOUNT_SID", "AUTH_TOKEN", "SyncServer"]
 
@@ -57,6 +65,25 @@ class _TwilioRequestHandler(WSGIRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         _log.debug(format, *args)
+
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        """A dropped (or deliberately broken) connection serves no further request."""
+        self.close_connection = True
+
+    def finish(self) -> None:
+        """Close the connection; abortively (TCP RST) when a ``reset`` fault asked for it."""
+        super().finish()
+        environ = getattr(self, "environ", None)
+        if environ is not None and environ.get(TRANSPORT_KEY) == "reset":
+            # Linger on with a zero timeout: close() sends RST instead of FIN. The file
+            # objects are closed by now, so this close really releases the socket.
+            try:
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
+            except OSError:
+                pass
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Answer a request the server could not even parse with a Twilio body."""
@@ -82,7 +109,7 @@ class _TwilioRequestHandler(WSGIRequestHandler):
             pass
 
 
-class SyncServer(HTTPServerBase):
+class SyncServer(HTTPServer):
     """A running Sync emulator: a :class:`Store`, its HTTP app, and a server thread.
 
     Use it as a context manager for a private emulator outside the fixtures::
@@ -161,15 +188,86 @@ class SyncServer(HTTPServerBase):
             raise ValueError("expiry_lag cannot be negative")
         self.store.expiry_lag = timedelta(seconds=seconds)
 
+    @property
+    def journal(self) -> Journal:
+        """Every request answered since the last reset (bounded; see :class:`Journal`)."""
+        return self.app.journal
+
+    @property
+    def faults(self) -> FaultPlan:
+        """The faults scheduled for the current test."""
+        return self.app.faults
+
+    def assert_no_unexpected_failures(self) -> None:
+        """No request of this test got a 4xx/5xx answer that no fault asked for."""
+        __tracebackhide__ = True
+        failed = [e for e in self.journal.entries if e.status >= 400 and e.fault is None]
+        if failed:
+            raise AssertionError(
+                f"{len(failed)} request(s) failed without an injected fault:\n"
+                + Journal.table(failed, limit=20)
+            )
+
     def reset(self) -> None:
-        """Forget all Sync state and server-side errors (the server keeps running)."""
+        """Forget all Sync state, faults, journal, canned answers and server-side errors."""
         self.store.expiry_lag = self._default_lag
         self.store.reset()
-        self.handler_errors = []
-        self.clear_log()
+        self.app.faults.clear()
+        self.app.journal.clear()
+        self.clear()
+
+    # -------------------------------------------------------------- serving
+    def _wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Canned answers first, then the Sync app, then any transport fault."""
+        if self.ordered_handlers or self.oneshot_handlers or self.handlers:
+            canned = self._canned(environ)
+            if canned is not None:
+                return canned(environ, start_response)
+        if not self.app.faults:
+            return self.app(environ, start_response)
+        captured: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured[:] = [status, headers]
+            return lambda data: None
+
+        body = b"".join(self.app(environ, capture))
+        kind = environ.get(TRANSPORT_KEY)
+        if kind is None:
+            start_response(captured[0], captured[1])
+            return [body]
+        return _transport_fault(kind, environ, body, start_response)
+
+    def _canned(self, environ: WSGIEnvironment) -> Response | None:
+        """A response registered with ``expect_request`` & co. that matches, if any."""
+        request = Request(environ)
+        handler = None
+        if self.ordered_handlers and self.ordered_handlers[0].matcher.match(request):
+            handler = self.ordered_handlers.pop(0)
+        if handler is None:
+            handler = self.oneshot_handlers.match(request)
+            if handler is not None:
+                self.oneshot_handlers.remove(handler)
+        if handler is None:
+            handler = self.handlers.match(request)
+        if handler is None:
+            return None
+        response = handler.respond(request)
+        self.app.record(
+            Exchange(
+                method=request.method,
+                path=request.path,
+                query=dict(request.args),
+                form={},
+                headers=dict(request.headers),
+                status=response.status_code,
+                fault="canned",
+            )
+        )
+        return response
 
     def dispatch(self, request: Request) -> Response:
-        """Serve a Werkzeug request through the Sync app (for pytest-httpserver's API)."""
+        """Serve a Werkzeug request through the Sync app (pytest-httpserver's entry point)."""
         return Response.from_app(self.app, request.environ)
 
     def start(self) -> None:
@@ -181,7 +279,7 @@ class SyncServer(HTTPServerBase):
         server = make_server(
             self.host,
             self.port,
-            self.app,
+            self._wsgi,
             threaded=True,
             request_handler=_TwilioRequestHandler,
         )
@@ -224,3 +322,26 @@ class SyncServer(HTTPServerBase):
         self.server = None
         self.server_thread = None
         self._wake = None
+
+
+def _transport_fault(
+    kind: str, environ: WSGIEnvironment, body: bytes, start_response: StartResponse
+) -> Iterable[bytes]:
+    """Break the connection the way ``kind`` says, or send a body that is not JSON."""
+    if kind == "malformed":
+        garbage = b'{"key": "pytest-syncmap malformed body", "data": {'
+        start_response(
+            "200 OK",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(garbage)))],
+        )
+        return [garbage]
+    if kind == "truncated":
+        sock: socket.socket = environ["werkzeug.socket"]
+        head = (
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        sock.sendall(head + body[: len(body) // 2])
+    # Werkzeug treats a ConnectionError as a dropped connection and writes nothing more;
+    # the request handler then closes the socket (abortively for ``reset``).
+    raise ConnectionAbortedError(f"pytest-syncmap transport fault: {kind}")

@@ -36,8 +36,7 @@ def parse_instant(value: datetime | str) -> datetime:
             value = datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(
-                f"cannot read {value!r} as an instant; use ISO 8601, "
-                "e.g. '2025-01-31T12:00:00Z'"
+                f"cannot read {value!r} as an instant; use ISO 8601, e.g. '2025-01-31T12:00:00Z'"
             ) from None
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)

@@ -56,6 +56,8 @@ class TwilioError(Exception):
         self.status = status
         self.code = code
         self.message = message
+        #: Extra response headers (e.g. ``Retry-After`` on a 429).
+        self.headers: dict[str, str] = {}
 
     @classmethod
     def not_found(cls, path: str) -> TwilioError:

@@ -1,0 +1,322 @@
+"""Fault injection in Twilio's vocabulary.
+
+A :class:`Fault` says *what goes wrong* (a kind from :data:`KINDS`) and *when*: which
+requests it matches (operation, method, Map, key, or any predicate), how many matching
+requests pass first (``after``), how many times it fires (``times``, once by default,
+``None`` for every time) and, optionally, with what seeded probability. The
+:class:`FaultPlan` picks the first fault that matches a request; the HTTP layer carries
+it out. Faults live in the per-test state, so they never reach the next test.
+
+Kinds:
+
+* ``conflict`` — the next conditional write (If-Match) of a key answers 412 with the
+  Map Item revision-mismatch code, exactly as a stale If-Match would.
+* ``race`` — a genuine race: just before the client's conditional write runs, another
+  writer updates the item, so the client's If-Match really is stale and the 412 that
+  the model returns carries the real new revision.
+* ``not_found`` (404 / 54201 for items, the Map-level 404 otherwise),
+  ``already_exists`` (409 / 54208), ``rate_limited`` (429 / 54009 with ``Retry-After``),
+  ``server_error`` (500 / 20500 or 503 / 20503, Twilio bodies).
+* ``delay`` — a fixed delay or a seeded uniform/log-normal one, then the normal answer.
+* transport: ``reset`` (TCP reset), ``empty_response`` (connection closed with no
+  answer), ``truncated`` (headers promise more body than is sent), ``malformed``
+  (200 with a body that is not JSON).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import Exchange
+
+__all__ = ["KINDS", "TRANSPORT_KINDS", "Fault", "FaultPlan", "SyncFaults"]
+
+TRANSPORT_KINDS = ("reset", "empty_response", "truncated", "malformed")
+KINDS = (
+    "conflict",
+    "race",
+    "not_found",
+    "already_exists",
+    "rate_limited",
+    "server_error",
+    "delay",
+    *TRANSPORT_KINDS,
+)
+
+_CONDITIONAL = ("UpdateSyncMapItem", "DeleteSyncMapItem")
+#: Operations a kind applies to when the test names none.
+_DEFAULT_OPERATIONS: dict[str, tuple[str, ...] | None] = {
+    "conflict": _CONDITIONAL,
+    "race": _CONDITIONAL,
+    "already_exists": ("CreateSyncMapItem",),
+    "not_found": None,
+}
+_OPERATION_ALIASES = {
+    "create": "CreateSyncMapItem",
+    "fetch": "FetchSyncMapItem",
+    "update": "UpdateSyncMapItem",
+    "delete": "DeleteSyncMapItem",
+    "list": "ListSyncMapItem",
+}
+
+
+@dataclass(eq=False)
+class Fault:
+    """One scheduled failure; see the module docstring. Created by ``sync_faults`` methods."""
+
+    kind: str
+    operation: tuple[str, ...] | None = None
+    method: str | None = None
+    map: str | None = None
+    key: str | None = None
+    when: Callable[[Exchange], bool] | None = None
+    times: int | None = 1
+    after: int = 0
+    probability: float | None = None
+    seed: int | None = None
+    #: Whether an unfired fault fails the test (set False to opt out).
+    expect_fired: bool = True
+    #: Kind-specific settings: status, retry_after, seconds, data, ...
+    options: dict[str, Any] = field(default_factory=dict)
+    #: Matching requests seen so far, and how many times the fault fired.
+    seen: int = 0
+    fired: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; choose from {', '.join(KINDS)}")
+        if self.times is not None and self.times < 1:
+            raise ValueError("times must be at least 1 (or None for every matching request)")
+        if self.after < 0:
+            raise ValueError("after cannot be negative")
+        if self.probability is not None and not 0 <= self.probability <= 1:
+            raise ValueError("probability must be between 0 and 1")
+        self._random = random.Random(self.seed)
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether it has fired as many times as it may."""
+        return self.times is not None and self.fired >= self.times
+
+    def _matches(self, exchange: Exchange, map_names: Callable[[], set[str]]) -> bool:
+        operations = self.operation or _DEFAULT_OPERATIONS.get(self.kind)
+        if operations is not None and exchange.operation not in operations:
+            return False
+        if self.kind in ("conflict", "race") and exchange.if_match is None:
+            return False
+        if self.method is not None and exchange.method != self.method.upper():
+            return False
+        if self.key is not None and exchange.key != self.key:
+            return False
+        if self.map is not None and self.map not in map_names():
+            return False
+        return self.when is None or bool(self.when(exchange))
+
+    def describe(self) -> str:
+        """A one-line description for reports."""
+        parts = [self.kind]
+        for name in ("operation", "method", "map", "key"):
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(f"{name}={'/'.join(value) if isinstance(value, tuple) else value}")
+        if self.when is not None:
+            parts.append(f"when={getattr(self.when, '__name__', 'predicate')}")
+        if self.after:
+            parts.append(f"after={self.after}")
+        times = "always" if self.times is None else str(self.times)
+        parts.append(f"fired {self.fired}/{times}")
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<Fault {self.describe()}>"
+
+
+class FaultPlan:
+    """The faults of the current test, in the order they were added."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        #: Whether faults that never fired fail the test.
+        self.strict = True
+
+    def add(self, kind: str, **settings: Any) -> Fault:
+        """Schedule a fault of ``kind``; see :class:`Fault` for the settings."""
+        known = {
+            "operation", "method", "map", "key", "when", "times", "after",
+            "probability", "seed", "expect_fired",
+        }  # fmt: skip
+        options = {k: v for k, v in settings.items() if k not in known}
+        common = {k: v for k, v in settings.items() if k in known}
+        operation = common.pop("operation", None)
+        if isinstance(operation, str):
+            operation = (operation,)
+        if operation is not None:
+            operation = tuple(_OPERATION_ALIASES.get(op, op) for op in operation)
+        map_ref = common.pop("map", None)
+        if map_ref is not None and not isinstance(map_ref, str):
+            map_ref = getattr(map_ref, "sid", map_ref)
+        fault = Fault(kind, operation=operation, map=map_ref, options=options, **common)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def pick(self, exchange: Exchange, map_names: Callable[[], set[str]]) -> Fault | None:
+        """The fault that fires for this request, if any (and count it as fired)."""
+        if not self._faults:
+            return None
+        with self._lock:
+            for fault in self._faults:
+                if fault.exhausted or not fault._matches(exchange, map_names):
+                    continue
+                fault.seen += 1
+                if fault.seen <= fault.after:
+                    continue
+                if fault.probability is not None and fault._random.random() >= fault.probability:
+                    continue
+                fault.fired += 1
+                return fault
+        return None
+
+    @property
+    def faults(self) -> list[Fault]:
+        """Every fault of the test, fired or not."""
+        with self._lock:
+            return list(self._faults)
+
+    def unfired(self) -> list[Fault]:
+        """Faults that were expected to fire and never did."""
+        return [f for f in self.faults if f.expect_fired and f.fired == 0]
+
+    def clear(self) -> None:
+        """Forget every fault."""
+        with self._lock:
+            self._faults.clear()
+            self.strict = True
+
+    def __len__(self) -> int:
+        return len(self._faults)
+
+
+def delay_seconds(fault: Fault) -> float:
+    """How long a ``delay`` fault waits this time (fixed, uniform or log-normal, seeded)."""
+    options: Mapping[str, Any] = fault.options
+    rng = fault._random
+    if "seconds" in options:
+        return float(options["seconds"])
+    if "uniform" in options:
+        low, high = options["uniform"]
+        return rng.uniform(float(low), float(high))
+    if "lognormal" in options:
+        median, sigma = options["lognormal"]
+        import math
+
+        return rng.lognormvariate(math.log(float(median)), float(sigma))
+    return 0.1
+
+
+class SyncFaults:
+    """The ``sync_faults`` fixture: schedule faults by name for the current test.
+
+    Every method takes the matching settings of :class:`Fault`: ``key``, ``map`` (a SID,
+    a unique name or a ``MapHandle``), ``operation`` (``"create"``, ``"fetch"``,
+    ``"update"``, ``"delete"``, ``"list"`` or an OpenAPI operation id), ``method``,
+    ``when`` (a predicate on the request), ``times`` (default 1; ``None`` = every time),
+    ``after`` (let N matching requests through first), ``probability`` and ``seed``, and
+    ``expect_fired=False`` to allow it never to fire. Each returns the :class:`Fault`,
+    whose ``fired`` count a test can check.
+    """
+
+    def __init__(self, plan: FaultPlan) -> None:
+        self.plan = plan
+
+    def add(self, kind: str, **settings: Any) -> Fault:
+        """Schedule a fault by kind name (what the ``sync_fault`` marker calls)."""
+        return self.plan.add(kind, **settings)
+
+    def conflict(self, key: str | None = None, **settings: Any) -> Fault:
+        """The next conditional write (If-Match) of ``key`` answers 412, revision mismatch."""
+        return self.plan.add("conflict", key=key, **settings)
+
+    def race(self, key: str | None = None, *, data: Any = None, **settings: Any) -> Fault:
+        """Another writer updates ``key`` (to ``data``, or the same data) just before the
+        client's conditional write, so its If-Match is really stale."""
+        if data is not None:
+            settings["data"] = data
+        return self.plan.add("race", key=key, **settings)
+
+    def not_found(self, key: str | None = None, **settings: Any) -> Fault:
+        """404: 54201 for an item request, the Map-level 404 for a Map request."""
+        return self.plan.add("not_found", key=key, **settings)
+
+    def already_exists(self, key: str | None = None, **settings: Any) -> Fault:
+        """An item create answers 409 / 54208."""
+        return self.plan.add("already_exists", key=key, **settings)
+
+    def rate_limited(self, *, retry_after: int | None = 1, **settings: Any) -> Fault:
+        """429 / 54009, with ``Retry-After: retry_after`` (``None`` to omit the header)."""
+        return self.plan.add("rate_limited", retry_after=retry_after, **settings)
+
+    def server_error(self, *, status: int = 500, **settings: Any) -> Fault:
+        """A 5xx with a Twilio body (500 / 20500, 503 / 20503, ...)."""
+        if not 500 <= status <= 599:
+            raise ValueError("server_error status must be a 5xx")
+        return self.plan.add("server_error", status=status, **settings)
+
+    def delay(
+        self,
+        seconds: float | None = None,
+        *,
+        uniform: tuple[float, float] | None = None,
+        lognormal: tuple[float, float] | None = None,
+        **settings: Any,
+    ) -> Fault:
+        """Answer late: ``seconds``, or seeded ``uniform=(low, high)`` or
+        ``lognormal=(median, sigma)`` seconds. Defaults to every matching request."""
+        settings.setdefault("times", None)
+        settings.setdefault("expect_fired", False)
+        if seconds is not None:
+            settings["seconds"] = seconds
+        if uniform is not None:
+            settings["uniform"] = uniform
+        if lognormal is not None:
+            settings["lognormal"] = lognormal
+        return self.plan.add("delay", **settings)
+
+    def reset(self, **settings: Any) -> Fault:
+        """The connection is reset (TCP RST) instead of answered."""
+        return self.plan.add("reset", **settings)
+
+    def empty_response(self, **settings: Any) -> Fault:
+        """The connection is closed without any answer."""
+        return self.plan.add("empty_response", **settings)
+
+    def truncated(self, **settings: Any) -> Fault:
+        """The answer's headers promise more body than is sent before the close."""
+        return self.plan.add("truncated", **settings)
+
+    def malformed(self, **settings: Any) -> Fault:
+        """A 200 whose body is not valid JSON."""
+        return self.plan.add("malformed", **settings)
+
+    @property
+    def faults(self) -> list[Fault]:
+        """Every fault of this test."""
+        return self.plan.faults
+
+    def unfired(self) -> list[Fault]:
+        """Faults expected to fire that have not."""
+        return self.plan.unfired()
+
+    def allow_unfired(self) -> None:
+        """Do not fail the test for faults that never fired."""
+        self.plan.strict = False
+
+    def clear(self) -> None:
+        """Remove every fault."""
+        self.plan.clear()

@@ -1,0 +1,138 @@
+"""The request journal: what the emulator was asked, what it answered, which fault fired.
+
+Bounded in memory (the oldest entries go first, like WireMock's capped journal) and
+cleared with the rest of the state between tests, so it always holds the current
+test's conversation. Queries return lists of :class:`JournalEntry`; :meth:`Journal.table`
+renders the short table that failure reports show.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Journal", "JournalEntry"]
+
+#: Entries kept by default; the oldest are dropped first.
+DEFAULT_JOURNAL_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One request and its answer."""
+
+    seq: int
+    method: str
+    path: str
+    operation: str | None
+    map: str | None
+    key: str | None
+    form: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    if_match: str | None = None
+    status: int = 0
+    code: int | None = None
+    revision_before: str | None = None
+    revision_after: str | None = None
+    fault: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the answer was a 2xx."""
+        return 200 <= self.status < 300
+
+    @property
+    def is_write(self) -> bool:
+        """Whether the request created, updated or deleted an item."""
+        return self.operation in (
+            "CreateSyncMapItem",
+            "UpdateSyncMapItem",
+            "DeleteSyncMapItem",
+        )
+
+    def matches(self, **criteria: Any) -> bool:
+        """Whether every given attribute equals its value (``None`` values are ignored)."""
+        return all(
+            value is None or getattr(self, name) == value for name, value in criteria.items()
+        )
+
+    def line(self) -> str:
+        """One table row."""
+        code = "" if self.code is None else str(self.code)
+        rev = ""
+        if self.revision_before is not None or self.revision_after is not None:
+            rev = f"{self.revision_before or '-'}->{self.revision_after or '-'}"
+        return (
+            f"{self.seq:>4} {self.method:<6} {_clip(self.path, 60):<60} {self.status:>3} "
+            f"{code:>5} {rev:<9} {self.fault or ''}"
+        ).rstrip()
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else "..." + text[-(width - 3) :]
+
+
+class Journal:
+    """A bounded, thread-safe log of :class:`JournalEntry`."""
+
+    def __init__(self, size: int = DEFAULT_JOURNAL_SIZE) -> None:
+        self._entries: deque[JournalEntry] = deque(maxlen=size)
+        self._lock = threading.Lock()
+        self._seq = 0
+        #: How many entries were dropped because the journal was full.
+        self.dropped = 0
+
+    def next_seq(self) -> int:
+        """A fresh sequence number for an entry about to be recorded."""
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
+    def record(self, entry: JournalEntry) -> None:
+        """Append an entry (dropping the oldest when full)."""
+        with self._lock:
+            if len(self._entries) == self._entries.maxlen:
+                self.dropped += 1
+            self._entries.append(entry)
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._entries.clear()
+            self._seq = 0
+            self.dropped = 0
+
+    @property
+    def entries(self) -> list[JournalEntry]:
+        """All entries, oldest first."""
+        with self._lock:
+            return list(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def find(self, **criteria: Any) -> list[JournalEntry]:
+        """Entries whose attributes equal the given values, e.g. ``find(key="k", status=412)``."""
+        return [e for e in self.entries if e.matches(**criteria)]
+
+    def last(self, **criteria: Any) -> JournalEntry | None:
+        """The newest entry matching ``criteria``, if any."""
+        found = self.find(**criteria)
+        return found[-1] if found else None
+
+    @staticmethod
+    def table(entries: Iterable[JournalEntry], limit: int = 50) -> str:
+        """A short fixed-width table: seq, method, path, status, code, revisions, fault."""
+        rows = list(entries)
+        header = f"{'#':>4} {'method':<6} {'path':<60} {'st':>3} {'code':>5} {'rev':<9} fault"
+        lines = [header]
+        if len(rows) > limit:
+            lines.append(f"     ... {len(rows) - limit} earlier request(s) not shown")
+            rows = rows[-limit:]
+        lines.extend(e.line() for e in rows)
+        if len(rows) == 0:
+            lines.append("     (no requests)")
+        return "\n".join(lines)
