@@ -7,6 +7,7 @@ a parent process can read the port), serves until SIGINT or SIGTERM, then exits 
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 import threading
@@ -40,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the standalone emulator; returns the exit status."""
     args = _parser().parse_args(argv)
-    if not (args.account_sid.startswith("AC") and len(args.account_sid) == 34):
+    if re.fullmatch(r"AC[0-9a-fA-F]{32}", args.account_sid) is None:
         print("error: --account-sid must be 'AC' followed by 32 hex digits", file=sys.stderr)
         return 2
     stop = threading.Event()

@@ -14,7 +14,6 @@ without merging slashes or redirecting, and everything after ``/Items/`` is the 
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import json
 import time
@@ -22,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote, unquote_to_bytes, urlencode
 
 from .choices import DEFAULT_CHOICES, Choices
 from .errors import ItemAlreadyExists, ItemNotFound, MapNotFound, RevisionMismatch, SyncError
@@ -182,7 +181,11 @@ class SyncApp:
             headers["Content-Type"] = "application/json"
         headers["Content-Length"] = str(len(payload))
         exchange.status, exchange.body, exchange.response_headers = status, payload, headers
-        self.record(exchange)
+        try:
+            self.record(exchange)
+        except Exception as exc:
+            if self.on_error is not None:
+                self.on_error(exc)
         for observer in self.observers:
             try:
                 observer(exchange)
@@ -199,8 +202,13 @@ class SyncApp:
         after = exchange.response_headers.get("ETag")
         if exchange.operation == "DeleteSyncMapItem" and exchange.status == 204:
             after = None
-        elif after is None:
-            after = exchange.revision_before
+        elif after is None and exchange.service and exchange.map and exchange.key:
+            # An error answer: what the item holds now (a race may have moved it).
+            # Best effort: a failure here was already reported by the request itself.
+            try:
+                after = self.store.peek_revision(exchange.service, exchange.map, exchange.key)
+            except Exception:
+                after = None
         self.journal.record(
             JournalEntry(
                 seq=self.journal.next_seq(),
@@ -223,12 +231,7 @@ class SyncApp:
     # --------------------------------------------------------------- parsing
     def _answer(self, environ: WSGIEnvironment, exchange: Exchange) -> _Result:
         body = _read_body(environ)
-        try:
-            path = exchange.path.encode("latin-1").decode("utf-8")
-        except UnicodeError:
-            raise TwilioError.not_found(
-                exchange.path.encode("latin-1").decode("utf-8", "replace")
-            ) from None
+        path = _strict_path(environ, exchange.path)
         exchange.path = path
         exchange.headers = {
             k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")
@@ -366,7 +369,7 @@ class SyncApp:
                     user, _, password = (
                         base64.b64decode(value.strip(), validate=True).decode().partition(":")
                     )
-                except (binascii.Error, UnicodeDecodeError):
+                except ValueError:  # binascii.Error, non-ASCII text, non-UTF-8 bytes
                     user = password = ""
                 if hmac.compare_digest(user.encode(), self.account_sid.encode()) and (
                     hmac.compare_digest(password.encode(), self.auth_token.encode())
@@ -415,7 +418,7 @@ class SyncApp:
         return 204, "", {}
 
     def _ListService(self, req: _Request) -> _Result:
-        size, page_no, after, before = self._paging(req, int)
+        size, page_no, after, before, _ = self._paging(req, int)
         page = self.store.list_services(limit=size, after=after, before=before)
         records = [_dumps(service_json(r, req.base, self.account_sid)) for r in page.records]
         return 200, self._list(req, "services", records, page, size, page_no, []), {}
@@ -442,7 +445,7 @@ class SyncApp:
         return 204, "", {}
 
     def _ListSyncMap(self, req: _Request, service: str) -> _Result:
-        size, page_no, after, before = self._paging(req, int)
+        size, page_no, after, before, _ = self._paging(req, int)
         page = self.store.list_maps(service, limit=size, after=after, before=before)
         records = [_dumps(map_json(r, req.base, self.account_sid)) for r in page.records]
         return 200, self._list(req, "maps", records, page, size, page_no, []), {}
@@ -492,7 +495,7 @@ class SyncApp:
         query = req.exchange.query
         order = parse_enum(query, "Order", ("asc", "desc"))
         bounds = parse_enum(query, "Bounds", ("inclusive", "exclusive"))
-        size, page_no, after, before = self._paging(req, str)
+        size, page_no, after, before, before_inclusive = self._paging(req, str)
         _, page = self.store.list_items(
             service,
             map_ref,
@@ -502,6 +505,7 @@ class SyncApp:
             start_inclusive=bounds == "inclusive",
             after=after,
             before=before,
+            before_inclusive=before_inclusive,
         )
         records = [item_json(r, req.base, self.account_sid) for r in page.records]
         filters: list[tuple[str, str]] = [
@@ -510,19 +514,26 @@ class SyncApp:
         return 200, self._list(req, "items", records, page, size, page_no, filters), {}
 
     # ---------------------------------------------------------------- paging
-    def _paging(self, req: _Request, kind: type[str] | type[int]) -> tuple[int, int, Any, Any]:
+    def _paging(
+        self, req: _Request, kind: type[str] | type[int]
+    ) -> tuple[int, int, Any, Any, bool]:
+        """PageSize, Page, and the cursor: after / before (inclusive or not)."""
         query = req.exchange.query
         size = parse_page_size(query, self.choices)
         page_no = parse_page(query)
         after = before = None
+        inclusive = False
         token = query.get("PageToken")
         if token:
             direction, position = decode_page_token(token, kind)
             if direction == "next":
                 after = position
             else:
-                before = position
-        return size, page_no, after, before
+                before, inclusive = position, direction == "previous_inclusive"
+                if inclusive and isinstance(position, int):
+                    # Creation numbers are integers: "up to n" is "before n + 1".
+                    before, inclusive = position + 1, False
+        return size, page_no, after, before, inclusive
 
     def _list(
         self,
@@ -554,7 +565,12 @@ class SyncApp:
             "page": page_no,
             "page_size": size,
             "previous_page_url": (
-                url(max(page_no - 1, 0), encode_page_token("previous", page.first))
+                url(
+                    max(page_no - 1, 0),
+                    encode_page_token(
+                        "previous_inclusive" if page.first_inclusive else "previous", page.first
+                    ),
+                )
                 if page.has_previous and page.first is not None
                 else None
             ),
@@ -596,6 +612,22 @@ def _route(path: str) -> tuple[Kind, list[str]]:
     if key == "":
         raise TwilioError.not_found(path)
     return "item", [parts[3], parts[5], key]
+
+
+def _strict_path(environ: WSGIEnvironment, path_info: str) -> str:
+    """The percent-decoded path, refusing bytes that are not UTF-8 (404 / 20404).
+
+    Werkzeug's server decodes ``PATH_INFO`` with ``errors="replace"``, which would turn
+    ``Items/%ff`` into the key ``"\ufffd"``; the raw request URI is decoded strictly.
+    """
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    try:
+        if raw and str(raw).startswith("/"):
+            return unquote_to_bytes(str(raw).split("?", 1)[0]).decode("utf-8")
+        return path_info.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        shown = path_info.encode("latin-1", "replace").decode("utf-8", "replace")
+        raise TwilioError.not_found(shown) from None
 
 
 def _parse_pairs(raw: bytes, where: str) -> dict[str, str]:

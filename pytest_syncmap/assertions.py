@@ -11,6 +11,7 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .errors import SyncError
 from .journal import Journal, JournalEntry
 from .model import ItemRecord, revision_str
 from .render import iso
@@ -42,10 +43,20 @@ class MapAssertions:
     def _where(self, key: str) -> str:
         return f"item {key!r} of Map {self.sid}"
 
+    def _expired_at(self, key: str) -> datetime | bool | None:
+        """When expiry collected ``key``; ``True`` if the whole Map is gone."""
+        try:
+            return self.server.store.expired_at(self.service_sid, self.sid, key)
+        except SyncError:
+            return True
+
     # ------------------------------------------------------------ journal
     def _requests(self, key: str | None = None) -> list[JournalEntry]:
         names = {self.sid}
-        unique_name = self.server.store.get_map(self.service_sid, self.sid).unique_name
+        try:
+            unique_name = self.server.store.get_map(self.service_sid, self.sid).unique_name
+        except SyncError:
+            unique_name = None
         if unique_name is not None:
             names.add(unique_name)
         return [
@@ -146,8 +157,13 @@ class MapAssertions:
         record = self.item(key)
         now = self._now()
         if record is None:
-            expired = self.server.store.expired_at(self.service_sid, self.sid, key)
-            why = f"it expired at {_show(expired)}" if expired else "it does not exist"
+            expired = self._expired_at(key)
+            if expired is True:
+                why = "its Map no longer exists (expired or deleted)"
+            elif expired:
+                why = f"it expired at {_show(expired)}"
+            else:
+                why = "it does not exist"
             raise AssertionError(
                 f"{self._where(key)} should be alive for at least {margin}, but {why} "
                 f"(clock now {_show(now)})"
@@ -175,7 +191,7 @@ class MapAssertions:
                 f"{self._where(key)} should have expired, but it is alive: date_expires "
                 f"{_show(expires)}, clock now {_show(now)} ({left})"
             )
-        if self.server.store.expired_at(self.service_sid, self.sid, key) is None:
+        if self._expired_at(key) is None:
             raise AssertionError(
                 f"{self._where(key)} should have expired, but it was never there or was "
                 f"deleted rather than expired (clock now {_show(now)})"

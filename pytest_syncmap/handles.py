@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .assertions import MapAssertions
-from .errors import ItemNotFound
+from .errors import ItemNotFound, MapNotFound, ServiceNotFound
 from .model import ItemRecord, MapRecord, ServiceRecord
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class MapHandle(MapAssertions, Mapping[str, dict[str, Any]]):
         """The item as the API would show it (data, revision, dates), or ``None``."""
         try:
             return self.server.store.get_item(self.service_sid, self.sid, key)
-        except ItemNotFound:
+        except (ItemNotFound, MapNotFound, ServiceNotFound):
             return None
 
     def __getitem__(self, key: str) -> dict[str, Any]:

@@ -113,9 +113,10 @@ def serialize_data(data: object, limit: int) -> str:
         raise InvalidData(f"Map Item data must be a JSON object, not {type(data).__name__}")
     try:
         text = json.dumps(dict(data), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        size = len(text.encode("utf-8"))
     except (TypeError, ValueError, RecursionError) as exc:
+        # ValueError covers UnicodeEncodeError: a lone surrogate is not UTF-8.
         raise InvalidData(f"Map Item data is not valid JSON: {exc}") from None
-    size = len(text.encode("utf-8"))
     if size > limit:
         raise DataTooLarge(size, limit)
     return text
@@ -186,6 +187,9 @@ class Page(Generic[V]):
     has_previous: bool
     first: str | int | None
     last: str | int | None
+    #: True when the page is empty and ``first`` is the cursor it was read from: the
+    #: previous page then ends *at* ``first`` rather than before it.
+    first_inclusive: bool = False
 
 
 #: Service fields a caller may set on create and update, with their defaults.
@@ -710,6 +714,7 @@ class Store:
         start_inclusive: bool = True,
         after: str | None = None,
         before: str | None = None,
+        before_inclusive: bool = False,
     ) -> tuple[MapRecord, Page[ItemRecord]]:
         """The Map and a page of its items in key order (code point order).
 
@@ -729,6 +734,7 @@ class Store:
                 start_inclusive=start_inclusive,
                 after=after,
                 before=before,
+                before_inclusive=before_inclusive,
             )
             return state.record, page
 
@@ -785,6 +791,7 @@ def _page(
     start_inclusive: bool = True,
     after: K | None = None,
     before: K | None = None,
+    before_inclusive: bool = False,
 ) -> Page[V]:
     """One page of ``index`` in order (or reversed), never scanning beyond it.
 
@@ -800,7 +807,7 @@ def _page(
 
     if before is not None:
         records, more = index.window(
-            before, inclusive=False, descending=not descending, limit=limit,
+            before, inclusive=before_inclusive, descending=not descending, limit=limit,
             accept=accept, stop=outside,
         )  # fmt: skip
         if records:
@@ -820,11 +827,17 @@ def _page(
         )
     first_key = key_of(records[0]) if records else None
     last_key = key_of(records[-1]) if records else None
-    anchor = first_key if first_key is not None else after
-    has_previous = anchor is not None and index.any_beyond(
-        anchor, descending=not descending, accept=accept, stop=outside
+    if first_key is not None:
+        has_previous = index.any_beyond(
+            first_key, descending=not descending, accept=accept, stop=outside
+        )
+        return Page(records, more, has_previous, first_key, last_key)
+    # An empty page read after a cursor: what precedes it ends at the cursor itself.
+    has_previous = after is not None and (
+        bounded(after) is not None
+        or index.any_beyond(after, descending=not descending, accept=accept, stop=outside)
     )
-    return Page(records, more, has_previous, first_key, last_key)
+    return Page(records, more, has_previous, after, None, first_inclusive=True)
 
 
 def _outside_bound(

@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 _DIGITS = re.compile(r"[0-9]{1,12}")
+# PageSize is an int64: twilio-python sends PageSize=limit, so any size must clamp.
+_ANY_DIGITS = re.compile(r"[0-9]{1,19}")
 _IF_MATCH = re.compile(r"[0-9a-fA-F]{1,32}")
 
 
@@ -106,7 +108,7 @@ def parse_page_size(query: Mapping[str, str], choices: Choices) -> int:
     raw = query.get("PageSize")
     if raw is None or raw == "":
         return choices.page_size_default
-    if not _DIGITS.fullmatch(raw) or int(raw) < 1:
+    if not _ANY_DIGITS.fullmatch(raw) or int(raw) < 1:
         raise TwilioError.invalid(
             "PageSize", f"must be an integer between 1 and {choices.page_size_max}"
         )
@@ -159,17 +161,24 @@ def parse_if_match(value: str | None) -> str | None:
 
 
 # --------------------------------------------------------------------- paging
-Cursor = tuple[Literal["next", "previous"], "str | int"]
+Direction = Literal["next", "previous", "previous_inclusive"]
+Cursor = tuple[Direction, "str | int"]
+_DIRECTION_CODES: dict[str, Direction] = {
+    "n": "next",
+    "p": "previous",
+    "q": "previous_inclusive",
+}
 
 
-def encode_page_token(direction: Literal["next", "previous"], position: str | int) -> str:
+def encode_page_token(direction: Direction, position: str | int) -> str:
     """An opaque ``PageToken``: where the next (or previous) page starts, exclusive.
 
     The cursor is a position (an item key, or a Map's or Service's creation number),
     not an offset, so it stays correct while records are added or removed between
     pages. ``PT`` mirrors the prefix of Twilio's own page tokens.
     """
-    payload = json.dumps(["n" if direction == "next" else "p", position], ensure_ascii=False)
+    code = {v: k for k, v in _DIRECTION_CODES.items()}[direction]
+    payload = json.dumps([code, position], ensure_ascii=False)
     return "PT" + base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
@@ -186,8 +195,8 @@ def decode_page_token(token: str, kind: type[str] | type[int]) -> Cursor:
     if (
         not isinstance(payload, list)
         or len(payload) != 2
-        or payload[0] not in ("n", "p")
+        or payload[0] not in _DIRECTION_CODES
         or type(payload[1]) is not kind
     ):
         raise bad
-    return ("next" if payload[0] == "n" else "previous", payload[1])
+    return (_DIRECTION_CODES[payload[0]], payload[1])

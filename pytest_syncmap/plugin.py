@@ -18,7 +18,7 @@ from .choices import DEFAULT_CHOICES, Choices
 from .faults import KINDS, SyncFaults
 from .handles import MapHandle, ServiceHandle
 from .journal import Journal
-from .redirect import TwilioRedirect
+from .redirect import redirect_with
 from .server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
 from .timecontrol import SyncClock
 
@@ -64,6 +64,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="do not add the emulator's request journal to the report of a failing test",
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Set up ``sync_clock`` first, so time is frozen before other fixtures write.
+
+    A ``@pytest.mark.sync_clock`` marker requests the fixture by itself (the pattern of
+    time-machine's marker): a ``sync_map(ttl=...)`` Map is then created in frozen time.
+    """
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if names is None:
+            continue
+        if "sync_clock" in names:
+            names.remove("sync_clock")
+        elif item.get_closest_marker("sync_clock") is None:
+            continue
+        names.insert(0, "sync_clock")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -144,7 +161,8 @@ def _raise_server_errors(item: pytest.Item) -> None:
     _add_note(
         first,
         "pytest-syncmap: this exception was raised inside the Sync emulator while it "
-        "served a request of this test; the client received a Twilio 500 (code 20500).",
+        "served a request of this test (in a request handler the client received a "
+        "Twilio 500, code 20500; in an observer the answer itself was unaffected).",
     )
     if len(errors) > 1:
         _add_note(first, f"pytest-syncmap: {len(errors) - 1} more error(s) followed it.")
@@ -193,7 +211,9 @@ def sync_server_session(sync_server_config: ServerConfig) -> Iterator[SyncServer
 
 @pytest.fixture
 def sync_server(
-    sync_server_session: SyncServer, request: pytest.FixtureRequest
+    sync_server_session: SyncServer,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[SyncServer]:
     """The Sync emulator, with empty state, for this test.
 
@@ -216,9 +236,9 @@ def sync_server(
         except (TypeError, ValueError) as exc:
             raise pytest.UsageError(f"@pytest.mark.sync_fault: {exc}") from None
     request.node.stash[_SERVER_KEY] = server
+    redirect_with(monkeypatch, server.url, server.account_sid, server.auth_token)
     try:
-        with TwilioRedirect(server.url, server.account_sid, server.auth_token):
-            yield server
+        yield server
     finally:
         del request.node.stash[_SERVER_KEY]
     errors = server.take_errors()

@@ -15,13 +15,14 @@ test. Blocks nest (a private emulator inside a test that uses the shared one).
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-__all__ = ["TwilioRedirect", "is_sync_host"]
+__all__ = ["TwilioRedirect", "is_sync_host", "redirect_with"]
 
 _SYNC_HOST = re.compile(r"sync(\.[a-z0-9-]+)*\.twilio\.com", re.IGNORECASE)
 _ENV = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
@@ -41,6 +42,52 @@ def _client_base() -> Any:
     return ClientBase
 
 
+def _redirecting(base: str, current: Any) -> Any:
+    """A ``get_hostname`` that sends Sync hosts to ``base``.
+
+    It wraps the *unwrapped* original, so a redirect nested inside another one sends
+    requests to its own emulator, not through the outer rewrite.
+    """
+    original = inspect.unwrap(current)
+
+    def get_hostname(client: Any, uri: str) -> str:
+        # Already aimed at the emulator (client.sync.base_url was set): region and edge
+        # would mangle 127.0.0.1 into 127.us1.0.1, so skip them.
+        if uri.startswith(base):
+            return uri
+        out: str = original(client, uri)
+        parts = urlsplit(out)
+        if parts.hostname is not None and is_sync_host(parts.hostname):
+            rest = parts.path + (f"?{parts.query}" if parts.query else "")
+            return base + rest
+        return out
+
+    get_hostname.__wrapped__ = original  # type: ignore[attr-defined]
+    return get_hostname
+
+
+class Patcher(Protocol):
+    """What ``pytest.MonkeyPatch`` offers that the redirect needs."""
+
+    def setenv(self, name: str, value: str, prepend: str | None = None) -> None: ...
+
+    def setattr(self, target: Any, name: str, value: Any, raising: bool = True) -> None: ...
+
+
+def redirect_with(patcher: Patcher, base_url: str, account_sid: str, auth_token: str) -> None:
+    """Apply the redirect through ``patcher`` (pytest's ``monkeypatch``), which undoes it.
+
+    Going through the test's own ``monkeypatch`` keeps undo order right when the test
+    also monkeypatches the credentials.
+    """
+    patcher.setenv("TWILIO_ACCOUNT_SID", account_sid)
+    patcher.setenv("TWILIO_AUTH_TOKEN", auth_token)
+    client_base = _client_base()
+    if client_base is not None:
+        current = client_base.__dict__["get_hostname"]
+        patcher.setattr(client_base, "get_hostname", _redirecting(base_url.rstrip("/"), current))
+
+
 class TwilioRedirect:
     """Context manager: Sync requests of every ``twilio`` client go to ``base_url``."""
 
@@ -58,24 +105,9 @@ class TwilioRedirect:
         os.environ["TWILIO_AUTH_TOKEN"] = self.auth_token
         client_base = _client_base()
         if client_base is not None:
-            original = client_base.__dict__["get_hostname"]
-            base = self.base_url
-
-            def get_hostname(client: Any, uri: str) -> str:
-                # Already aimed at the emulator (client.sync.base_url was set): region
-                # and edge would mangle 127.0.0.1 into 127.us1.0.1, so skip them.
-                if uri.startswith(base):
-                    return uri
-                out: str = original(client, uri)
-                parts = urlsplit(out)
-                if parts.hostname is not None and is_sync_host(parts.hostname):
-                    rest = parts.path + (f"?{parts.query}" if parts.query else "")
-                    return base + rest
-                return out
-
-            get_hostname.__wrapped__ = original  # type: ignore[attr-defined]
-            self._client_base, self._saved_method = client_base, original
-            client_base.get_hostname = get_hostname
+            current = client_base.__dict__["get_hostname"]
+            self._client_base, self._saved_method = client_base, current
+            client_base.get_hostname = _redirecting(self.base_url, current)
         return self
 
     def __exit__(

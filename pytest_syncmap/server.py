@@ -87,6 +87,10 @@ class _TwilioRequestHandler(WSGIRequestHandler):
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Answer a request the server could not even parse with a Twilio body."""
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            # An unparseable line leaves the handler in HTTP/0.9 mode, which would
+            # drop the status line; answer as HTTP/1.0 instead.
+            self.request_version = "HTTP/1.0"
         twilio_code = generic_code(code)
         body = json.dumps(
             {

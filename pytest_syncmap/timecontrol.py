@@ -63,8 +63,11 @@ class SyncClock:
     """Frozen time for one test, moved on demand; see the module docstring.
 
     The library to drive is looked up at every move, innermost first, so a
-    ``@freeze_time`` decorator or a ``time_machine.travel`` block that starts after the
-    fixture is the one that moves.
+    ``@freeze_time`` decorator or ``freeze_time`` block that starts after the fixture is
+    the one that moves. time-machine refuses to start while freezegun is active, so a
+    test that travels with time-machine must say so up front (its decorator, fixture or
+    marker, which ``sync_clock`` detects and then freezes nothing itself); a
+    ``with time_machine.travel()`` block opened later in the body is refused.
     """
 
     def __init__(self, on_move: Callable[[], None] | None = None) -> None:
@@ -97,7 +100,10 @@ class SyncClock:
             if at is not None
             else datetime.now(timezone.utc).replace(microsecond=0)
         )
-        self._freezer = freezegun.freeze_time(start, tick=False, real_asyncio=True)
+        # pytest's own timing (--durations, report times) keeps real time.
+        self._freezer = freezegun.freeze_time(
+            start, tick=False, real_asyncio=True, ignore=["_pytest.timing"]
+        )
         self._freezer.start()
 
     def stop(self) -> None:
@@ -151,7 +157,9 @@ class SyncClock:
             step += timedelta(seconds=delta)
         target = self._require_target()
         if _active_freezegun() is target:
-            target.tick(step)
+            # Not factory.tick(): a ticking freezer's tick() moves from where it was
+            # frozen, losing the time that has ticked by since.
+            target.move_to(self.now() + step)
         else:
             target.shift(step)
         return self._moved()
