@@ -1,0 +1,740 @@
+#!/usr/bin/env python
+"""Benchmarks of pytest-syncmap, each reported as a ratio against a baseline.
+
+Run from the repository root::
+
+    python benchmarks/bench.py                 # full run (under a minute)
+    python benchmarks/bench.py --quick         # smoke run (a few seconds)
+    python benchmarks/bench.py --json out.json # also write every sample as JSON
+
+Four figures, measured in one run (see ``benchmarks/README.md``):
+
+1. **fetch**: requests/second of ``GET .../Items/<key>`` through the emulator vs a
+   bare Werkzeug server answering the same bytes, with ``requests`` and with the
+   official ``twilio`` client;
+2. **paging**: time to read one page from the middle of a 100,000-item Map vs a
+   100-item Map, over HTTP and in the model alone;
+3. **fixture cost**: extra per-test time of the ``sync_map`` fixture (and, for
+   reference, pytest-httpserver's ``httpserver``) in a real pytest run;
+4. **server cycle**: ``SyncServer()`` start + stop vs pytest-httpserver's ``HTTPServer``.
+
+Competing measurements run in interleaved rounds (A B, B A, A B, ...). The
+``ours``/``baseline`` columns are medians over the rounds; a ratio is the median of
+the per-round ratios, each taken between two neighbouring measurements, which keeps
+drift and background load of a small (2-core) machine out of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import requests
+from pytest_httpserver import HTTPServer
+from twilio.rest import Client
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from pytest_syncmap import SyncServer
+from pytest_syncmap.params import encode_page_token
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+
+# ------------------------------------------------------------------ settings
+@dataclass(frozen=True)
+class Settings:
+    """How much work each benchmark does (``--quick`` uses the small set)."""
+
+    fetch_rounds: int
+    fetch_requests: int  # per round and server, with requests
+    fetch_twilio_requests: int  # per round and server, with the twilio client
+    fetch_warmup: int
+    big_map: int
+    small_map: int
+    page_size: int
+    paging_rounds: int
+    paging_requests: int  # per round and map, over HTTP
+    paging_model_calls: int  # per round and map, Store.list_items
+    fixture_tests: int  # per kind of test
+    server_cycles: int
+    httpserver_cycles: int
+
+
+FULL = Settings(
+    fetch_rounds=21,
+    fetch_requests=200,
+    fetch_twilio_requests=150,
+    fetch_warmup=100,
+    big_map=100_000,
+    small_map=100,
+    page_size=50,
+    paging_rounds=15,
+    paging_requests=40,
+    paging_model_calls=500,
+    fixture_tests=1000,
+    server_cycles=50,
+    httpserver_cycles=3,
+)
+QUICK = Settings(
+    fetch_rounds=5,
+    fetch_requests=80,
+    fetch_twilio_requests=60,
+    fetch_warmup=30,
+    big_map=100_000,
+    small_map=100,
+    page_size=50,
+    paging_rounds=5,
+    paging_requests=15,
+    paging_model_calls=100,
+    fixture_tests=150,
+    server_cycles=10,
+    httpserver_cycles=1,
+)
+
+
+# ------------------------------------------------------------------- results
+@dataclass
+class Row:
+    """One line of the report: our figure, the baseline's, and the verdict."""
+
+    metric: str
+    ours: float
+    baseline: float | None
+    unit: str
+    ratio: float | None
+    target: str
+    passed: bool | None  # None: for information, no target
+    note: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
+
+
+def paired_ratio(numerators: list[float], denominators: list[float]) -> tuple[float, list[float]]:
+    """Median of the per-round ratios, and the ratios themselves."""
+    ratios = [a / b for a, b in zip(numerators, denominators, strict=True)]
+    return statistics.median(ratios), ratios
+
+
+def interleaved(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Call each run once per round, alternating which goes first (A B, B A, ...)."""
+    names = list(runs)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(rounds):
+        for name in names if i % 2 == 0 else reversed(names):
+            samples[name].append(runs[name]())
+    return samples
+
+
+# ----------------------------------------------------------- bare werkzeug
+class _QuietHandler(WSGIRequestHandler):
+    """Werkzeug's handler without request logging, as the emulator's handler."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """No access log."""
+
+
+class BareServer:
+    """A plain ``make_server(threaded=True)`` answering every request with ``body``."""
+
+    def __init__(self, body: bytes, content_type: str) -> None:
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+
+        def app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+            start_response("200 OK", list(headers))
+            return [body]
+
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler
+        )
+        self.url = f"http://127.0.0.1:{self._server.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> BareServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+# ------------------------------------------------------------------- 1. fetch
+def _rate(call: Callable[[], object], n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        call()
+    return n / (time.perf_counter() - start)
+
+
+def bench_fetch(cfg: Settings) -> list[Row]:
+    """GET one Map Item: emulator vs bare Werkzeug, with requests and the twilio client."""
+    rows: list[Row] = []
+    with SyncServer() as server:
+        store = server.store
+        service = store.create_service(friendly_name="bench").sid
+        map_sid = store.create_map(service, unique_name="bench").sid
+        key = "user:42"
+        store.put_item(service, map_sid, key, {"name": "Ada", "score": 42, "tags": ["a", "b"]})
+        path = f"/v1/Services/{service}/Maps/{map_sid}/Items/{key}"
+
+        session = requests.Session()
+        session.auth = server.auth
+        first = session.get(server.url + path)
+        first.raise_for_status()
+        body = first.content
+        content_type = first.headers["Content-Type"]
+
+        with BareServer(body, content_type) as bare:
+            check = session.get(bare.url + path)
+            assert check.content == body, "the bare server must answer the same bytes"
+
+            # -- requests.Session, sequential
+            ours_url, bare_url = server.url + path, bare.url + path
+            for url in (ours_url, bare_url):
+                for _ in range(cfg.fetch_warmup):
+                    session.get(url)
+            n = cfg.fetch_requests
+            samples = interleaved(
+                {
+                    "ours": lambda: _rate(lambda: session.get(ours_url), n),
+                    "bare": lambda: _rate(lambda: session.get(bare_url), n),
+                },
+                cfg.fetch_rounds,
+            )
+            rows.append(_fetch_row("fetch item, requests (req/s)", samples, n, len(body)))
+
+            # -- official twilio client
+            def item_context(url: str) -> Any:
+                client = Client(server.account_sid, server.auth_token)
+                client.region = client.edge = None
+                client.sync.base_url = url
+                return client.sync.v1.services(service).sync_maps(map_sid).sync_map_items(key)
+
+            ours_ctx, bare_ctx = item_context(server.url), item_context(bare.url)
+            for ctx in (ours_ctx, bare_ctx):
+                assert ctx.fetch().data == {"name": "Ada", "score": 42, "tags": ["a", "b"]}
+                for _ in range(cfg.fetch_warmup):
+                    ctx.fetch()
+            n = cfg.fetch_twilio_requests
+            samples = interleaved(
+                {
+                    "ours": lambda: _rate(ours_ctx.fetch, n),
+                    "bare": lambda: _rate(bare_ctx.fetch, n),
+                },
+                cfg.fetch_rounds,
+            )
+            rows.append(_fetch_row("fetch item, twilio client (req/s)", samples, n, len(body)))
+        session.close()
+    return rows
+
+
+def _fetch_row(metric: str, samples: dict[str, list[float]], n: int, size: int) -> Row:
+    ours, bare = _median(samples["ours"]), _median(samples["bare"])
+    ratio, per_round = paired_ratio(samples["ours"], samples["bare"])
+    return Row(
+        metric=metric,
+        ours=ours,
+        baseline=bare,
+        unit="req/s",
+        ratio=ratio,
+        target=">= 0.90",
+        passed=ratio >= 0.90,
+        note=(
+            f"baseline: bare Werkzeug, same {size}-byte body; "
+            f"{(1 / ours - 1 / bare) * 1e6:+.0f} us per request"
+        ),
+        details={
+            "requests_per_round": n,
+            "samples_ours": samples["ours"],
+            "samples_bare": samples["bare"],
+            "ratio_per_round": per_round,
+            "extra_us_per_request": (1 / ours - 1 / bare) * 1e6,
+        },
+    )
+
+
+# ------------------------------------------------------------------ 2. paging
+def _key(i: int) -> str:
+    return f"k{i:06d}"
+
+
+def bench_paging(cfg: Settings) -> list[Row]:
+    """One page from the middle of a big Map vs a small one, over HTTP and in the model."""
+    size = cfg.page_size
+    with SyncServer() as server:
+        store = server.store
+        service = store.create_service(friendly_name="bench-paging").sid
+        maps: dict[str, tuple[str, int]] = {}
+        populate_start = time.perf_counter()
+        for label, count in (("big", cfg.big_map), ("small", cfg.small_map)):
+            sid = store.create_map(service, unique_name=f"paging-{label}").sid
+            for i in range(count):
+                store.put_item(service, sid, _key(i), {"i": i, "name": f"item {i}"})
+            # A page centred on the middle: it has a previous and a next page in both Maps.
+            maps[label] = (sid, count // 2 - size // 2)
+        populate_s = time.perf_counter() - populate_start
+
+        session = requests.Session()
+        session.auth = server.auth
+        urls: dict[str, dict[str, str]] = {"from": {}, "token": {}}
+        for label, (sid, start) in maps.items():
+            items_url = f"{server.url}/v1/Services/{service}/Maps/{sid}/Items"
+            # ``From`` is a lower bound: such a page has a next page but no previous one.
+            urls["from"][label] = f"{items_url}?PageSize={size}&From={_key(start)}"
+            # The PageToken a client holds after following next_page_url from the first
+            # page to the middle (checked below against the token the server issues).
+            token = encode_page_token("next", _key(start - 1))
+            urls["token"][label] = (
+                f"{items_url}?PageSize={size}&Page={start // size}&PageToken={token}"
+            )
+            first_page = session.get(f"{items_url}?PageSize={size}").json()
+            expected = f"PageToken={encode_page_token('next', _key(size - 1))}"
+            assert first_page["meta"]["next_page_url"].endswith(expected)
+            for via in ("from", "token"):
+                page = session.get(urls[via][label]).json()
+                got = [item["key"] for item in page["items"]]
+                assert got == [_key(i) for i in range(start, start + size)], (via, label)
+                assert page["meta"]["next_page_url"], (via, label)
+                assert bool(page["meta"]["previous_page_url"]) == (via == "token"), (via, label)
+
+        rows: list[Row] = []
+        n = cfg.paging_requests
+
+        def ms_per_get(url: str) -> Callable[[], float]:
+            return lambda: 1e3 / _rate(lambda: session.get(url), n)
+
+        for via, title in (
+            ("token", "page mid-map, HTTP PageToken (ms)"),
+            ("from", "page mid-map, HTTP From= (ms)"),
+        ):
+            big_url, small_url = urls[via]["big"], urls[via]["small"]
+            for url in (big_url, small_url):
+                for _ in range(max(5, n // 4)):
+                    session.get(url)
+            samples = interleaved(
+                {"big": ms_per_get(big_url), "small": ms_per_get(small_url)}, cfg.paging_rounds
+            )
+            rows.append(_paging_row(title, samples, cfg, n, populate_s))
+        session.close()
+
+        def model(label: str) -> float:
+            sid, start = maps[label]
+            first = _key(start)
+            calls = cfg.paging_model_calls
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                store.list_items(service, sid, limit=size, start=first)
+            return (time.perf_counter() - t0) / calls * 1e3
+
+        for label in maps:
+            model(label)
+        samples = interleaved(
+            {"big": lambda: model("big"), "small": lambda: model("small")}, cfg.paging_rounds
+        )
+        rows.append(
+            _paging_row(
+                "page mid-map, Store.list_items (ms)", samples, cfg, cfg.paging_model_calls, None
+            )
+        )
+    return rows
+
+
+def _paging_row(
+    metric: str, samples: dict[str, list[float]], cfg: Settings, n: int, populate_s: float | None
+) -> Row:
+    big, small = _median(samples["big"]), _median(samples["small"])
+    ratio, per_round = paired_ratio(samples["big"], samples["small"])
+    details: dict[str, Any] = {
+        "big_map_items": cfg.big_map,
+        "small_map_items": cfg.small_map,
+        "page_size": cfg.page_size,
+        "calls_per_round": n,
+        "samples_big_ms": samples["big"],
+        "samples_small_ms": samples["small"],
+        "ratio_per_round": per_round,
+    }
+    if populate_s is not None:
+        details["populate_seconds"] = populate_s
+    return Row(
+        metric=metric,
+        ours=big,
+        baseline=small,
+        unit="ms",
+        ratio=ratio,
+        target="<= 1.50",
+        passed=ratio <= 1.5,
+        note=f"ours: {cfg.big_map:,}-item Map; baseline: {cfg.small_map}-item Map",
+        details=details,
+    )
+
+
+# ----------------------------------------------------------- 3. fixture cost
+_TIMING_CONFTEST = '''
+"""Generated by benchmarks/bench.py: time each test, setup to teardown."""
+
+import json
+import os
+import time
+
+import pytest
+
+_DURATIONS = []
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    start = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        _DURATIONS.append((item.name, time.perf_counter() - start))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    with open(os.environ["SYNCMAP_BENCH_OUT"], "w") as out:
+        json.dump(_DURATIONS, out)
+'''
+
+_PROBE_CONFTEST = '''
+"""Generated by benchmarks/bench.py: record the fixture graph a test sets up."""
+
+import inspect
+import json
+import os
+
+import pytest
+
+_GRAPH = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_fixture_setup(fixturedef, request):
+    func = fixturedef.func
+    _GRAPH[fixturedef.argname] = {
+        "scope": fixturedef.scope,
+        "argnames": list(fixturedef.argnames),
+        "generator": inspect.isgeneratorfunction(func),
+        "module": getattr(func, "__module__", "") or "",
+    }
+
+
+def pytest_sessionfinish(session, exitstatus):
+    with open(os.environ["SYNCMAP_BENCH_OUT"], "w") as out:
+        json.dump(_GRAPH, out)
+'''
+
+#: Test kinds of the generated file: name part and the fixture the test takes.
+_KINDS = {
+    "with_sync_map": "sync_map",
+    "without": "",
+    "with_httpserver": "httpserver",
+    "with_floor": "floor_sync_map",
+}
+
+
+def floor_fixtures(graph: dict[str, dict[str, Any]], package: str = "pytest_syncmap") -> str:
+    """Empty fixtures with the shape of ``graph``'s fixtures from ``package``.
+
+    Each gets the same scope, the same arguments (``request`` and fixtures of other
+    origins, such as ``monkeypatch``, kept as they are) and is a generator if the real
+    one is; its body does nothing. Their cost is what pytest charges for the graph.
+    """
+    ours = {name for name, spec in graph.items() if spec["module"].startswith(package)}
+    lines: list[str] = []
+    for name in sorted(ours):
+        spec = graph[name]
+        args = ", ".join(f"floor_{a}" if a in ours else a for a in spec["argnames"])
+        body = "yield None" if spec["generator"] else "return None"
+        lines += [
+            f"@pytest.fixture(scope={spec['scope']!r})",
+            f"def floor_{name}({args}):",
+            f"    {body}",
+            "",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _test_module(per_kind: int) -> str:
+    lines = ["# Generated by benchmarks/bench.py: trivial tests, interleaved by kind.", ""]
+    for i in range(per_kind):
+        for kind, args in _KINDS.items():
+            lines += [f"def test_{kind}_{i:05d}({args}):", "    pass", "", ""]
+    return "\n".join(lines)
+
+
+def _run_pytest(root: Path, conftest: str, tests: str) -> tuple[Any, float]:
+    """Run ``tests`` under ``conftest`` in a pytest subprocess; its JSON output and wall time."""
+    # An ini file of its own: the repository's pytest settings must not apply.
+    (root / "pytest.ini").write_text("[pytest]\naddopts =\n")
+    (root / "conftest.py").write_text(conftest)
+    (root / "test_generated.py").write_text(tests)
+    out = root / "out.json"
+    out.unlink(missing_ok=True)
+    env = {**os.environ, "SYNCMAP_BENCH_OUT": str(out), "PYTHONDONTWRITEBYTECODE": "1"}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_generated.py"]
+    started = time.perf_counter()
+    proc = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"pytest run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return json.loads(out.read_text()), wall
+
+
+def run_fixture_tests(per_kind: int) -> tuple[list[tuple[str, float]], float, str]:
+    """Probe sync_map's fixture graph, then time the generated tests; also the floor code."""
+    with tempfile.TemporaryDirectory(prefix="syncmap-bench-") as tmp:
+        root = Path(tmp)
+        graph, _ = _run_pytest(root, _PROBE_CONFTEST, "def test_probe(sync_map):\n    pass\n")
+        floor = floor_fixtures(graph)
+        conftest = f"{_TIMING_CONFTEST}\n\n# sync_map's fixture graph, empty.\n{floor}"
+        raw, wall = _run_pytest(root, conftest, _test_module(per_kind))
+    return [(str(name), float(sec)) for name, sec in raw], wall, floor
+
+
+def bench_fixture_cost(cfg: Settings) -> list[Row]:
+    """Per-test time with ``sync_map`` minus without, from a real pytest run."""
+    durations, wall, floor_code = run_fixture_tests(cfg.fixture_tests)
+    by_kind: dict[str, list[float]] = {kind: [] for kind in _KINDS}
+    excluded: list[str] = []
+    seen: set[str] = set()
+    for index, (name, seconds) in enumerate(durations):
+        kind = name[len("test_") : name.rindex("_")]
+        # The first test of a kind starts its session fixtures (the server); the last
+        # test of the run stops them. Neither is a per-test cost.
+        if kind not in seen or index == len(durations) - 1:
+            seen.add(kind)
+            excluded.append(name)
+            continue
+        by_kind[kind].append(seconds * 1e3)
+
+    medians = {kind: _median(values) for kind, values in by_kind.items()}
+    extra = {kind: medians[kind] - medians["without"] for kind in _KINDS}
+    ours, reference, floor = extra["with_sync_map"], extra["with_httpserver"], extra["with_floor"]
+    details = {
+        "tests_per_kind": cfg.fixture_tests,
+        "median_ms": medians,
+        "extra_ms": extra,
+        "mean_ms": {kind: statistics.fmean(v) for kind, v in by_kind.items()},
+        "p90_ms": {kind: statistics.quantiles(v, n=10)[-1] for kind, v in by_kind.items()},
+        "excluded": excluded,
+        "pytest_wall_seconds": wall,
+        "floor_fixtures": floor_code,
+    }
+    counted = cfg.fixture_tests - 1
+    return [
+        Row(
+            metric="sync_map fixture, extra per test (ms)",
+            ours=ours,
+            baseline=reference,
+            unit="ms",
+            ratio=ours / reference if reference > 0 else None,
+            target="<= 0.25 ms",
+            passed=ours <= 0.25,
+            note=(
+                f"median of ~{counted} tests minus median of tests without a fixture "
+                f"({medians['without']:.3f} ms); baseline: pytest-httpserver's httpserver"
+            ),
+            details=details,
+        ),
+        Row(
+            metric="  same fixture graph, empty (ms)",
+            ours=floor,
+            baseline=ours,
+            unit="ms",
+            ratio=floor / ours if ours > 0 else None,
+            target="info",
+            passed=None,
+            note=(
+                "pytest's own cost for sync_map's fixture graph (same fixtures, scopes and "
+                "arguments, empty bodies); ratio: its share of the sync_map figure"
+            ),
+            details={"extra_ms": extra, "floor_fixtures": floor_code},
+        ),
+    ]
+
+
+# ----------------------------------------------------------- 4. server cycle
+def _cycle_ms(make: Callable[[], SyncServer | HTTPServer]) -> float:
+    start = time.perf_counter()
+    server = make()
+    server.start()
+    server.stop()
+    return (time.perf_counter() - start) * 1e3
+
+
+def bench_server_cycle(cfg: Settings) -> list[Row]:
+    """``SyncServer()`` + start + stop vs pytest-httpserver's ``HTTPServer``."""
+    _cycle_ms(SyncServer)  # imports and first-use costs are not a cycle's
+    ours = [_cycle_ms(SyncServer) for _ in range(cfg.server_cycles)]
+    reference = [_cycle_ms(HTTPServer) for _ in range(cfg.httpserver_cycles)]
+    details = {
+        "cycles": cfg.server_cycles,
+        "httpserver_cycles": cfg.httpserver_cycles,
+        "samples_ours_ms": ours,
+        "samples_httpserver_ms": reference,
+        "max_ours_ms": max(ours),
+    }
+    rows = []
+    for label, stat in (("median", statistics.median), ("mean", statistics.fmean)):
+        value, base = stat(ours), stat(reference)
+        rows.append(
+            Row(
+                metric=f"server start+stop, {label} (ms)",
+                ours=value,
+                baseline=base,
+                unit="ms",
+                ratio=value / base,
+                target="<= 15 ms",
+                passed=value <= 15.0,
+                note=(
+                    f"{cfg.server_cycles} cycles; baseline: pytest-httpserver HTTPServer, "
+                    f"{cfg.httpserver_cycles} cycle(s)"
+                ),
+                details=details,
+            )
+        )
+    return rows
+
+
+# ------------------------------------------------------------------- report
+def _fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if unit == "req/s":
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:,.1f}"
+    return f"{value:.3f}"
+
+
+def render_table(rows: list[Row]) -> str:
+    """The report as a fixed-width text table."""
+    header = ("metric", "ours", "baseline", "ratio", "target", "result")
+    body = [
+        (
+            r.metric,
+            _fmt(r.ours, r.unit),
+            _fmt(r.baseline, r.unit),
+            "-" if r.ratio is None else f"{r.ratio:.3f}",
+            r.target,
+            {True: "PASS", False: "FAIL", None: "-"}[r.passed],
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)]
+        return "  ".join([first, *rest])
+
+    rule = "-" * len(line(header))
+    notes = [f"  {r.metric}: {r.note}" for r in rows if r.note]
+    return "\n".join([line(header), rule, *(line(b) for b in body), rule, "notes:", *notes])
+
+
+def environment() -> dict[str, Any]:
+    """Where the figures were measured."""
+    packages = ("pytest-syncmap", "werkzeug", "requests", "twilio", "pytest", "pytest-httpserver")
+    return {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "versions": {name: version(name) for name in packages},
+    }
+
+
+def load_average() -> float | None:
+    """The 1-minute load average, where the OS tells it."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+BENCHMARKS: dict[str, Callable[[Settings], list[Row]]] = {
+    "fetch": bench_fetch,
+    "paging": bench_paging,
+    "fixture": bench_fixture_cost,
+    "cycle": bench_server_cycle,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="a fast smoke run (about 10 s)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write all results here")
+    parser.add_argument(
+        "--only",
+        choices=sorted(BENCHMARKS),
+        action="append",
+        help="run only this benchmark (repeatable)",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="exit with status 1 when a target is missed"
+    )
+    args = parser.parse_args(argv)
+    cfg = QUICK if args.quick else FULL
+
+    rows: list[Row] = []
+    timings: dict[str, float] = {}
+    load_before = load_average()
+    cpus = os.cpu_count() or 1
+    if load_before is not None and load_before > cpus / 2:
+        print(
+            f"warning: load average {load_before:.2f} on {cpus} CPUs before the run; "
+            "other work on this machine makes the figures noisy",
+            file=sys.stderr,
+        )
+    started = time.perf_counter()
+    for name, bench in BENCHMARKS.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        rows.extend(bench(cfg))
+        timings[name] = time.perf_counter() - t0
+    total = time.perf_counter() - started
+
+    print(render_table(rows))
+    print(f"\n{'quick' if args.quick else 'full'} run in {total:.1f} s", file=sys.stderr)
+    if args.json is not None:
+        report = {
+            "mode": "quick" if args.quick else "full",
+            "settings": asdict(cfg),
+            "environment": {
+                **environment(),
+                "load_average_before": load_before,
+                "load_average_after": load_average(),
+            },
+            "seconds": {"total": total, **timings},
+            "results": [asdict(r) for r in rows],
+            "all_passed": all(r.passed is not False for r in rows),
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 1 if args.strict and any(r.passed is False for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
