@@ -17,7 +17,6 @@ import base64
 import hmac
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,7 +26,7 @@ from .choices import DEFAULT_CHOICES, Choices
 from .errors import ItemAlreadyExists, ItemNotFound, MapNotFound, RevisionMismatch, SyncError
 from .faults import Fault, FaultPlan, delay_seconds
 from .journal import Journal, JournalEntry
-from .model import Page, Store, is_sid, revision_str
+from .model import Page, Store, is_sid, new_sid, revision_str
 from .params import (
     decode_page_token,
     encode_page_token,
@@ -176,7 +175,7 @@ class SyncApp:
             body = error_body(500, 20500, "An internal server error has occurred").decode()
             headers = {}
         payload = body.encode()
-        headers["Twilio-Request-Id"] = "RQ" + uuid.uuid4().hex
+        headers["Twilio-Request-Id"] = new_sid("RQ")
         if status != 204:
             headers["Content-Type"] = "application/json"
         headers["Content-Length"] = str(len(payload))
@@ -209,6 +208,9 @@ class SyncApp:
                 after = self.store.peek_revision(exchange.service, exchange.map, exchange.key)
             except Exception:
                 after = None
+        before = exchange.revision_before
+        if exchange.method in ("GET", "HEAD") and exchange.key is not None:
+            before = after  # a read leaves the revision where it found it
         self.journal.record(
             JournalEntry(
                 seq=self.journal.next_seq(),
@@ -222,7 +224,7 @@ class SyncApp:
                 if_match=exchange.if_match,
                 status=exchange.status,
                 code=exchange.code,
-                revision_before=exchange.revision_before,
+                revision_before=before,
                 revision_after=after,
                 fault=exchange.fault,
             )
@@ -233,9 +235,12 @@ class SyncApp:
         body = _read_body(environ)
         path = _strict_path(environ, exchange.path)
         exchange.path = path
-        exchange.headers = {
-            k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")
-        }
+        if self.observers:
+            exchange.headers = {
+                k[5:].replace("_", "-").title(): v
+                for k, v in environ.items()
+                if k.startswith("HTTP_")
+            }
         self._authenticate(environ.get("HTTP_AUTHORIZATION"))
         kind, ids = _route(path)
         exchange.service, exchange.map, exchange.key = ([*ids, None, None, None])[:3]
@@ -260,7 +265,7 @@ class SyncApp:
         exchange.if_match = request.if_match
         if exchange.operation == "CreateSyncMapItem":
             exchange.key = exchange.form.get("Key")
-        if kind == "item":
+        if kind == "item" and method != "GET":
             exchange.revision_before = self.store.peek_revision(ids[0], ids[1], ids[2])
         handler = getattr(self, "_" + exchange.operation)
         try:

@@ -20,7 +20,7 @@ __all__ = ["Journal", "JournalEntry"]
 DEFAULT_JOURNAL_SIZE = 1000
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class JournalEntry:
     """One request and its answer."""
 

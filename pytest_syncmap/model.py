@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import heapq
 import json
+import os
+import random
 import re
 import threading
-import uuid
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -77,9 +78,13 @@ K = TypeVar("K", str, int)
 V = TypeVar("V")
 
 
+# A private generator: a test that seeds ``random`` cannot make SIDs repeat.
+_sid_random = random.Random(int.from_bytes(os.urandom(16), "big"))
+
+
 def new_sid(prefix: str) -> str:
     """Return a fresh SID: the two-letter prefix and 32 lowercase hex digits."""
-    return prefix + uuid.uuid4().hex
+    return f"{prefix}{_sid_random.getrandbits(128):032x}"
 
 
 def is_sid(value: str, prefix: str | None = None) -> bool:
@@ -334,8 +339,8 @@ class Store:
         self._services: dict[str, _ServiceState] = {}
         self._service_order: _OrderedIndex[int] = _OrderedIndex()
         self._service_by_seq: dict[int, str] = {}
+        # The default Service is created on first use (``default`` in a path, a listing).
         self._default_sid: str | None = None
-        self._ensure_default(self.clock.now())
 
     # ------------------------------------------------------------------ state
     def reset(self) -> None:
@@ -345,7 +350,6 @@ class Store:
             self._service_order = _OrderedIndex()
             self._service_by_seq.clear()
             self._default_sid = None
-            self._ensure_default(self.clock.now())
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -361,14 +365,17 @@ class Store:
         sid = self._default_sid
         if sid is not None and sid in self._services:
             return self._services[sid]
-        state = self._add_service(now, {"friendly_name": "Default Service"})
+        # Created lazily but listed first, as a Service that always existed would be.
+        state = self._add_service(now, {"friendly_name": "Default Service"}, seq=0)
         self._default_sid = state.record.sid
         return state
 
-    def _add_service(self, now: datetime, fields: Mapping[str, Any]) -> _ServiceState:
+    def _add_service(
+        self, now: datetime, fields: Mapping[str, Any], seq: int | None = None
+    ) -> _ServiceState:
         values = {**SERVICE_DEFAULTS, **fields}
         record = ServiceRecord(sid=new_sid("IS"), date_created=now, date_updated=now, **values)
-        seq = self._next_seq()
+        seq = self._next_seq() if seq is None else seq
         state = _ServiceState(record, seq)
         self._services[record.sid] = state
         self._service_order.add(seq)

@@ -209,23 +209,40 @@ def sync_server_session(sync_server_config: ServerConfig) -> Iterator[SyncServer
         server.stop()
 
 
-@pytest.fixture
-def sync_server(
-    sync_server_session: SyncServer,
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[SyncServer]:
-    """The Sync emulator, with empty state, for this test.
+class _TestContext:
+    """What one test holds of the emulator: its reset state, redirect and Service."""
 
-    While the test runs, every ``twilio.rest.Client`` (built by the test or by the code
-    under test, sync or async, whatever ``TWILIO_REGION``/``TWILIO_EDGE`` say) sends its
-    Sync requests here, and ``TWILIO_ACCOUNT_SID``/``TWILIO_AUTH_TOKEN`` hold the
-    emulator's credentials. ``.url`` is the base URL, ``.auth`` the Basic auth pair,
-    ``.store`` the state. An error inside the emulator fails the test with its traceback.
+    __slots__ = ("monkeypatch", "owns_monkeypatch", "server", "service_sid")
+
+    def __init__(self, server: SyncServer, patcher: pytest.MonkeyPatch, owns: bool) -> None:
+        self.server = server
+        self.monkeypatch = patcher
+        self.owns_monkeypatch = owns
+        self.service_sid: str | None = None
+
+    def service(self, name: str) -> str:
+        """The test's Service, created on first use."""
+        if self.service_sid is None:
+            record = self.server.store.create_service(friendly_name=name[:255])
+            self.service_sid = record.sid
+        return self.service_sid
+
+
+_CONTEXT_KEY = pytest.StashKey[_TestContext]()
+
+
+def _activate(server: SyncServer, request: pytest.FixtureRequest) -> _TestContext:
+    """Reset the emulator and redirect twilio clients for this test, once.
+
+    Every fixture of the plugin calls this instead of depending on one another, which
+    keeps the per-test cost to a single function fixture (pytest charges for each).
     """
-    server = sync_server_session
+    node = request.node
+    context: _TestContext | None = node.stash.get(_CONTEXT_KEY, None)
+    if context is not None:
+        return context
     server.reset()
-    for marker in reversed(list(request.node.iter_markers("sync_fault"))):
+    for marker in reversed(list(node.iter_markers("sync_fault"))):
         if len(marker.args) != 1:
             raise pytest.UsageError(
                 "@pytest.mark.sync_fault takes the fault kind as its one positional "
@@ -235,19 +252,46 @@ def sync_server(
             SyncFaults(server.faults).add(marker.args[0], **marker.kwargs)
         except (TypeError, ValueError) as exc:
             raise pytest.UsageError(f"@pytest.mark.sync_fault: {exc}") from None
-    request.node.stash[_SERVER_KEY] = server
-    redirect_with(monkeypatch, server.url, server.account_sid, server.auth_token)
-    try:
-        yield server
-    finally:
-        del request.node.stash[_SERVER_KEY]
-    errors = server.take_errors()
+    # When the test has a monkeypatch of its own, patch through it: if the test also
+    # monkeypatches the credentials, undoing in one LIFO order restores them right.
+    if "monkeypatch" in request.fixturenames:
+        patcher, owns = request.getfixturevalue("monkeypatch"), False
+    else:
+        patcher, owns = pytest.MonkeyPatch(), True
+    redirect_with(patcher, server.url, server.account_sid, server.auth_token)
+    context = _TestContext(server, patcher, owns)
+    node.stash[_CONTEXT_KEY] = context
+    node.stash[_SERVER_KEY] = server
+    request.addfinalizer(lambda: _deactivate(node, context))
+    return context
+
+
+def _deactivate(node: pytest.Item, context: _TestContext) -> None:
+    del node.stash[_CONTEXT_KEY]
+    del node.stash[_SERVER_KEY]
+    if context.owns_monkeypatch:
+        context.monkeypatch.undo()
+    errors = context.server.take_errors()
     if errors:
         raise errors[0]
 
 
 @pytest.fixture
-def sync_faults(sync_server: SyncServer) -> SyncFaults:
+def sync_server(sync_server_session: SyncServer, request: pytest.FixtureRequest) -> SyncServer:
+    """The Sync emulator, with empty state, for this test.
+
+    While the test runs, every ``twilio.rest.Client`` (built by the test or by the code
+    under test, sync or async, whatever ``TWILIO_REGION``/``TWILIO_EDGE`` say) sends its
+    Sync requests here, and ``TWILIO_ACCOUNT_SID``/``TWILIO_AUTH_TOKEN`` hold the
+    emulator's credentials. ``.url`` is the base URL, ``.auth`` the Basic auth pair,
+    ``.store`` the state, ``.journal`` the requests. An error inside the emulator fails
+    the test with its traceback.
+    """
+    return _activate(sync_server_session, request).server
+
+
+@pytest.fixture
+def sync_faults(sync_server_session: SyncServer, request: pytest.FixtureRequest) -> SyncFaults:
     """Schedule Twilio-shaped failures for this test: ``sync_faults.conflict(key="k")``.
 
     Kinds: ``conflict``, ``race``, ``not_found``, ``already_exists``, ``rate_limited``,
@@ -258,31 +302,34 @@ def sync_faults(sync_server: SyncServer) -> SyncFaults:
     outlive the test. The same faults can be declared with
     ``@pytest.mark.sync_fault("conflict", key="k")``.
     """
-    return SyncFaults(sync_server.faults)
+    return SyncFaults(_activate(sync_server_session, request).server.faults)
 
 
 @pytest.fixture
-def sync_service(sync_server: SyncServer, request: pytest.FixtureRequest) -> ServiceHandle:
+def sync_service(sync_server_session: SyncServer, request: pytest.FixtureRequest) -> ServiceHandle:
     """A fresh Sync Service for this test (``.sid``, ``.url``, ``.friendly_name``)."""
-    record = sync_server.store.create_service(friendly_name=request.node.name[:255])
-    return ServiceHandle(sync_server, record.sid)
+    context = _activate(sync_server_session, request)
+    return ServiceHandle(context.server, context.service(request.node.name))
 
 
 @pytest.fixture
-def sync_map(sync_service: ServiceHandle, request: pytest.FixtureRequest) -> MapHandle:
+def sync_map(sync_server_session: SyncServer, request: pytest.FixtureRequest) -> MapHandle:
     """A fresh Sync Map for this test, in ``sync_service``.
 
     ``.sid``, ``.unique_name``, ``.url``; reads like a dict of key to data
     (``sync_map["k"]``, ``"k" in sync_map``, ``dict(sync_map)``); ``.item(key)`` gives
-    revision and expiry; ``.put(key, data, ttl=...)`` arranges an item without HTTP.
-    Configure it with ``@pytest.mark.sync_map(unique_name=..., items={...}, ttl=...)``.
+    revision and expiry; ``.put(key, data, ttl=...)`` arranges an item without HTTP;
+    assertions such as ``assert_item``, ``assert_expired``. Configure it with
+    ``@pytest.mark.sync_map(unique_name=..., items={...}, ttl=...)``.
     """
     options = _marker_options(request.node.get_closest_marker("sync_map"))
-    server = sync_service.server
+    context = _activate(sync_server_session, request)
+    server = context.server
+    service_sid = context.service(request.node.name)
     record = server.store.create_map(
-        sync_service.sid, unique_name=options.get("unique_name"), ttl=options.get("ttl")
+        service_sid, unique_name=options.get("unique_name"), ttl=options.get("ttl")
     )
-    handle = MapHandle(server, sync_service.sid, record.sid)
+    handle = MapHandle(server, service_sid, record.sid)
     for key, data in options.get("items", {}).items():
         handle.put(key, data)
     return handle
@@ -312,7 +359,9 @@ def _marker_options(marker: pytest.Mark | None) -> dict[str, Any]:
 
 
 @pytest.fixture
-def sync_clock(sync_server: SyncServer, request: pytest.FixtureRequest) -> Iterator[SyncClock]:
+def sync_clock(
+    sync_server_session: SyncServer, request: pytest.FixtureRequest
+) -> Iterator[SyncClock]:
     """Frozen time for this test that moves the emulator's clock: TTLs without sleeping.
 
     ``sync_clock.advance(seconds=60)`` (or ``advance(60)``, ``advance(timedelta(...))``),
@@ -330,7 +379,8 @@ def sync_clock(sync_server: SyncServer, request: pytest.FixtureRequest) -> Itera
                 f"got args={marker.args!r} kwargs={marker.kwargs!r}"
             )
         start = marker.args[0] if marker.args else marker.kwargs.get("start")
-    clock = SyncClock(on_move=sync_server.store.collect)
+    server = _activate(sync_server_session, request).server
+    clock = SyncClock(on_move=server.store.collect)
     # time-machine refuses to start while freezegun is active: when the test travels
     # with time-machine itself, freeze nothing up front and drive its traveller.
     clock.start(start, eager=not _uses_time_machine(request))
@@ -372,8 +422,9 @@ def _twilio_client_class() -> type[Client]:
 
 
 @pytest.fixture
-def twilio_client(sync_server: SyncServer) -> Client:
+def twilio_client(sync_server_session: SyncServer, request: pytest.FixtureRequest) -> Client:
     """An official ``twilio.rest.Client`` wired to the emulator, with its credentials."""
+    sync_server = _activate(sync_server_session, request).server
     client_class = _twilio_client_class()
     client = client_class(sync_server.account_sid, sync_server.auth_token)
     client.region = client.edge = None
@@ -382,12 +433,13 @@ def twilio_client(sync_server: SyncServer) -> Client:
 
 
 @pytest.fixture
-def twilio_async_client(sync_server: SyncServer) -> Client:
+def twilio_async_client(sync_server_session: SyncServer, request: pytest.FixtureRequest) -> Client:
     """An official ``twilio.rest.Client`` on aiohttp, for the ``*_async`` methods.
 
     It opens a short-lived aiohttp session per request, so it works from any event
     loop (``asyncio.run`` in a plain test, or pytest-asyncio) and needs no closing.
     """
+    sync_server = _activate(sync_server_session, request).server
     client_class = _twilio_client_class()
     try:
         from twilio.http.async_http_client import AsyncTwilioHttpClient

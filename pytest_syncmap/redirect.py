@@ -15,6 +15,7 @@ test. Blocks nest (a private emulator inside a test that uses the shared one).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import re
@@ -33,6 +34,7 @@ def is_sync_host(hostname: str) -> bool:
     return _SYNC_HOST.fullmatch(hostname) is not None
 
 
+@functools.cache
 def _client_base() -> Any:
     """``twilio.base.client_base.ClientBase``, or ``None`` when twilio is not installed."""
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -22,7 +23,14 @@ __all__ = ["iso", "item_json", "list_json", "map_json", "service_json"]
 
 def iso(moment: datetime | None) -> str | None:
     """Twilio's date format: second precision, UTC, ``Z`` suffix."""
-    return None if moment is None else f"{moment:%Y-%m-%dT%H:%M:%SZ}"
+    return None if moment is None else _iso(moment)
+
+
+@lru_cache(maxsize=8192)
+def _iso(moment: datetime) -> str:
+    # strftime is the most expensive step of rendering an item; the same few
+    # timestamps are rendered again and again.
+    return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
 
 
 def service_json(rec: ServiceRecord, base: str, account_sid: str) -> dict[str, Any]:

@@ -148,6 +148,7 @@ class SyncServer(HTTPServer):
             on_error=self._record_error,
         )
         self._wake: tuple[socket.socket, socket.socket] | None = None
+        self._url: str | None = None
 
     def __repr__(self) -> str:
         state = "running" if self.is_running() else "stopped"
@@ -157,7 +158,9 @@ class SyncServer(HTTPServer):
     @property
     def url(self) -> str:
         """Base URL of the emulator, e.g. ``http://127.0.0.1:41234``."""
-        return self.url_for("/").rstrip("/")
+        if self._url is None:
+            return self.url_for("/").rstrip("/")
+        return self._url
 
     @property
     def auth(self) -> tuple[str, str]:
@@ -289,6 +292,7 @@ class SyncServer(HTTPServer):
         )
         self.server = server
         self.port = server.port
+        self._url = self.url_for("/").rstrip("/")
         self._wake = socket.socketpair()
         self.server_thread = threading.Thread(
             target=self.thread_target, name=f"pytest-syncmap:{self.port}", daemon=True
@@ -326,6 +330,7 @@ class SyncServer(HTTPServer):
         self.server = None
         self.server_thread = None
         self._wake = None
+        self._url = None
 
 
 def _transport_fault(
