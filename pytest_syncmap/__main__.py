@@ -13,7 +13,9 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from .clock import FixedClock
 from .server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
+from .timecontrol import parse_instant
 
 __all__ = ["main"]
 
@@ -35,6 +37,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--auth-token", default=AUTH_TOKEN, help="auth token clients must use (default %(default)s)"
     )
+    parser.add_argument(
+        "--clock",
+        metavar="ISO8601",
+        help="freeze the emulator's clock at this instant (e.g. 2025-01-01T00:00:00Z); "
+        "move it with POST /_syncmap/clock. Default: the wall clock",
+    )
+    parser.add_argument(
+        "--expiry-lag",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="keep expired items and Maps readable this long (default 0: exact expiry)",
+    )
     return parser
 
 
@@ -50,8 +65,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    clock = None
+    if args.clock is not None:
+        try:
+            clock = FixedClock(parse_instant(args.clock))
+        except ValueError as exc:
+            print(f"error: --clock: {exc}", file=sys.stderr)
+            return 2
+    if args.expiry_lag < 0:
+        print("error: --expiry-lag cannot be negative", file=sys.stderr)
+        return 2
     server = SyncServer(
-        args.host, args.port, account_sid=args.account_sid, auth_token=args.auth_token
+        args.host,
+        args.port,
+        account_sid=args.account_sid,
+        auth_token=args.auth_token,
+        clock=clock,
+        expiry_lag=args.expiry_lag,
     )
     try:
         server.start()
@@ -61,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         print(f"pytest-syncmap listening on {server.url}", flush=True)
         print(f"credentials: {args.account_sid} / {args.auth_token}", flush=True)
+        print(f"control plane: {server.url}/_syncmap/ (same credentials)", flush=True)
         # A timed wait keeps the main thread responsive to signals on every platform.
         while not stop.wait(0.2):
             pass

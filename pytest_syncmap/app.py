@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, quote, unquote_to_bytes, urlencode
 
 from .choices import DEFAULT_CHOICES, Choices
+from .control import CONTROL_PREFIX, ControlPlane
 from .errors import ItemAlreadyExists, ItemNotFound, MapNotFound, RevisionMismatch, SyncError
 from .faults import Fault, FaultPlan, delay_seconds
 from .journal import Journal, JournalEntry
@@ -146,6 +147,8 @@ class SyncApp:
         self.faults = FaultPlan()
         #: Every request answered since the last reset.
         self.journal = Journal()
+        #: The ``/_syncmap/`` control plane (its reset is the server's, when served).
+        self.control = ControlPlane(self, self.reset)
         #: Called with every :class:`Exchange` after it is answered.
         self.observers: list[Callable[[Exchange], None]] = []
         token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
@@ -196,6 +199,12 @@ class SyncApp:
             return [b""]
         return [payload]
 
+    def reset(self) -> None:
+        """Forget all Sync state, faults and journal entries."""
+        self.store.reset()
+        self.faults.clear()
+        self.journal.clear()
+
     def record(self, exchange: Exchange) -> None:
         """Add an answered request to the journal."""
         after = exchange.response_headers.get("ETag")
@@ -242,6 +251,9 @@ class SyncApp:
                 if k.startswith("HTTP_")
             }
         self._authenticate(environ.get("HTTP_AUTHORIZATION"))
+        if path.startswith(CONTROL_PREFIX):
+            exchange.operation = "Control " + path[len(CONTROL_PREFIX) :].strip("/")
+            return self.control.handle(exchange.method, path, body, _base_url(environ))
         kind, ids = _route(path)
         exchange.service, exchange.map, exchange.key = ([*ids, None, None, None])[:3]
         method = "GET" if exchange.method == "HEAD" else exchange.method

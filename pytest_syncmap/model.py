@@ -61,6 +61,7 @@ __all__ = [
     "Page",
     "ServiceRecord",
     "Store",
+    "SyncEvent",
     "is_sid",
     "new_sid",
     "revision_str",
@@ -195,6 +196,27 @@ class Page(Generic[V]):
     #: True when the page is empty and ``first`` is the cursor it was read from: the
     #: previous page then ends *at* ``first`` rather than before it.
     first_inclusive: bool = False
+
+
+@dataclass(frozen=True)
+class SyncEvent:
+    """A mutation, in the order it happened (``id`` strictly increases).
+
+    ``type`` is one of ``map_created``, ``map_removed``, ``map_item_added``,
+    ``map_item_updated``, ``map_item_removed``; ``cause`` is ``"write"`` or
+    ``"expiry"``. ``service`` is the Service as it was at that moment (webhook
+    settings included), so a listener never needs the store's lock.
+    """
+
+    id: int
+    type: str
+    cause: str
+    date: datetime
+    service: ServiceRecord
+    map: MapRecord
+    item_key: str | None = None
+    item_data_json: str | None = None
+    item_revision: int | None = None
 
 
 #: Service fields a caller may set on create and update, with their defaults.
@@ -335,6 +357,10 @@ class Store:
         #: How long an expired object stays readable before it is collected.
         self.expiry_lag = expiry_lag
         self._lock = threading.Lock()
+        #: Called with every :class:`SyncEvent`, under the store lock and in mutation
+        #: order; a listener must be quick (enqueue, never call back into the store).
+        self.listeners: list[Callable[[SyncEvent], None]] = []
+        self._event_id = 0
         self._seq = 0
         self._services: dict[str, _ServiceState] = {}
         self._service_order: _OrderedIndex[int] = _OrderedIndex()
@@ -350,6 +376,30 @@ class Store:
             self._service_order = _OrderedIndex()
             self._service_by_seq.clear()
             self._default_sid = None
+
+    def _emit(
+        self, kind: str, state: _MapState, now: datetime, item: ItemRecord | None = None,
+        *, key: str | None = None, cause: str = "write",
+    ) -> None:  # fmt: skip
+        if not self.listeners:
+            return
+        service = self._services.get(state.record.service_sid)
+        if service is None:
+            return
+        self._event_id += 1
+        event = SyncEvent(
+            id=self._event_id,
+            type=kind,
+            cause=cause,
+            date=now,
+            service=service.record,
+            map=state.record,
+            item_key=item.key if item is not None else key,
+            item_data_json=item.data_json if item is not None else None,
+            item_revision=item.revision if item is not None else None,
+        )
+        for listener in self.listeners:
+            listener(event)
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -444,9 +494,12 @@ class Store:
             expires, sid = heapq.heappop(heap)
             state = service.maps.get(sid)
             if state is not None and state.record.date_expires == expires:
-                self._drop_map(service, state)
+                self._drop_map(service, state, now, cause="expiry")
 
-    def _drop_map(self, service: _ServiceState, state: _MapState) -> None:
+    def _drop_map(
+        self, service: _ServiceState, state: _MapState, now: datetime, cause: str = "write"
+    ) -> None:
+        self._emit("map_removed", state, now, cause=cause)
         record = state.record
         del service.maps[record.sid]
         if record.unique_name is not None:
@@ -506,6 +559,7 @@ class Store:
             service.by_seq[state.seq] = record.sid
             if ttl:
                 self._set_map_ttl(service, state, ttl, now)
+            self._emit("map_created", state, now)
             return state.record
 
     def get_map(self, service_ref: str, map_ref: str) -> MapRecord:
@@ -534,7 +588,7 @@ class Store:
         with self._lock:
             now = self.clock.now()
             service = self._service(service_ref, now)
-            self._drop_map(service, self._map(service, map_ref, now))
+            self._drop_map(service, self._map(service, map_ref, now), now)
 
     def list_maps(
         self,
@@ -573,6 +627,7 @@ class Store:
                 state.expired[key] = expires
                 if len(state.expired) > _GRAVEYARD_SIZE:
                     del state.expired[next(iter(state.expired))]
+                self._emit("map_item_removed", state, now, key=key, cause="expiry")
 
     def _write_item(
         self,
@@ -585,7 +640,8 @@ class Store:
         """Store ``item`` under the Map's next revision and bump the Map."""
         revision = state.record.revision + 1
         item = replace(item, revision=revision)
-        if item.key not in state.items:
+        added = item.key not in state.items
+        if added:
             state.index.add(item.key)
             state.expired.pop(item.key, None)
         state.items[item.key] = item
@@ -594,6 +650,7 @@ class Store:
         if collection_ttl is not None:
             self._set_map_ttl(service, state, collection_ttl, now)
         state.record = replace(state.record, revision=revision, date_updated=now)
+        self._emit("map_item_added" if added else "map_item_updated", state, now, item)
         return item
 
     def create_item(
@@ -709,6 +766,7 @@ class Store:
             state.record = replace(
                 state.record, revision=state.record.revision + 1, date_updated=now
             )
+            self._emit("map_item_removed", state, now, key=key)
 
     def list_items(
         self,

@@ -13,11 +13,13 @@ from collections.abc import Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from .choices import DEFAULT_CHOICES, Choices
 from .faults import KINDS, SyncFaults
 from .handles import MapHandle, ServiceHandle
 from .journal import Journal
+from .receiver import WebhookReceiver
 from .redirect import redirect_with
 from .server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
 from .timecontrol import SyncClock
@@ -34,6 +36,8 @@ __all__ = [
     "sync_server_config",
     "sync_server_session",
     "sync_service",
+    "sync_webhook_receiver_session",
+    "sync_webhooks",
     "twilio_async_client",
     "twilio_client",
 ]
@@ -333,6 +337,42 @@ def sync_map(sync_server_session: SyncServer, request: pytest.FixtureRequest) ->
     for key, data in options.get("items", {}).items():
         handle.put(key, data)
     return handle
+
+
+@pytest.fixture(scope="session")
+def sync_webhook_receiver_session() -> Iterator[WebhookReceiver]:
+    """The session's webhook receiver (a pytest-httpserver server), without any reset."""
+    server = HTTPServer("127.0.0.1", 0, threaded=True)
+    server.start()
+    try:
+        yield WebhookReceiver(server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sync_webhooks(
+    sync_server_session: SyncServer,
+    sync_webhook_receiver_session: WebhookReceiver,
+    request: pytest.FixtureRequest,
+) -> WebhookReceiver:
+    """A webhook receiver wired to this test's Service (``sync_service``, ``sync_map``).
+
+    The Service gets ``webhook_url`` = the receiver and ``webhooks_from_rest_enabled``,
+    so every Map and item change (and expiry) is POSTed to it, signed, in order.
+    ``wait_for(n)`` blocks until n events arrived; ``events``, ``types``,
+    ``received`` (with signatures), ``assert_types(...)``, ``assert_signed(token)``;
+    set ``.status = 500`` to make the receiver fail.
+    """
+    context = _activate(sync_server_session, request)
+    receiver = sync_webhook_receiver_session
+    receiver.clear()
+    context.server.store.update_service(
+        context.service(request.node.name),
+        webhook_url=receiver.url,
+        webhooks_from_rest_enabled=True,
+    )
+    return receiver
 
 
 def _marker_options(marker: pytest.Mark | None) -> dict[str, Any]:

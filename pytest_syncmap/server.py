@@ -36,10 +36,12 @@ from werkzeug.wrappers import Request, Response
 from .app import TRANSPORT_KEY, Exchange, SyncApp
 from .choices import DEFAULT_CHOICES, Choices
 from .clock import Clock
+from .control import ControlPlane
 from .faults import FaultPlan
 from .journal import Journal
 from .model import Store
 from .twilio_errors import generic_code, more_info
+from .webhooks import WebhookDispatcher
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -139,6 +141,7 @@ class SyncServer(HTTPServer):
         self.auth_token = auth_token
         #: The Sync state; tests may read and arrange it directly.
         self.store = Store(clock, choices=choices, expiry_lag=self._default_lag)
+        self._initial_clock = self.store.clock
         #: The WSGI application serving :attr:`store`.
         self.app = SyncApp(
             self.store,
@@ -147,6 +150,10 @@ class SyncServer(HTTPServer):
             choices=choices,
             on_error=self._record_error,
         )
+        self.app.control = ControlPlane(self.app, self.reset)
+        #: Delivers Sync webhooks for Services that ask for them.
+        self.webhooks = WebhookDispatcher(account_sid, auth_token, self.app.journal)
+        self.store.listeners.append(self.webhooks.on_event)
         self._wake: tuple[socket.socket, socket.socket] | None = None
         self._url: str | None = None
 
@@ -216,11 +223,15 @@ class SyncServer(HTTPServer):
             )
 
     def reset(self) -> None:
-        """Forget all Sync state, faults, journal, canned answers and server-side errors."""
+        """Forget all Sync state, faults, journal, canned answers and server-side errors.
+
+        The clock goes back to the one the server was made with (a control-plane move
+        does not outlive the test) and the expiry lag to its default.
+        """
         self.store.expiry_lag = self._default_lag
-        self.store.reset()
-        self.app.faults.clear()
-        self.app.journal.clear()
+        self.store.clock = self._initial_clock
+        self.webhooks.reset()
+        self.app.reset()
         self.clear()
 
     # -------------------------------------------------------------- serving
@@ -325,6 +336,7 @@ class SyncServer(HTTPServer):
         self._wake[1].send(b"x")
         self.server_thread.join()
         self.server.server_close()
+        self.webhooks.close()
         for sock in self._wake:
             sock.close()
         self.server = None

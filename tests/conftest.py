@@ -286,6 +286,8 @@ class SpecValidator:
             return
         if ex.operation is None:
             raise AssertionError("a 2xx answer to a request no operation matched")
+        if ex.operation.startswith("Control "):
+            return  # the /_syncmap/ control plane is ours, not Twilio's: no schema
         if body is None:
             declared = self.responses.get(ex.operation, {})
             if declared.get(status, "missing") is not None:

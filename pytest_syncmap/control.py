@@ -1,0 +1,183 @@
+"""The control plane: the test-side powers over HTTP, for other processes and languages.
+
+Served under the reserved prefix ``/_syncmap/`` (nothing of Twilio's lives there),
+with the same Basic auth as the API, JSON in and out, and Twilio-shaped errors. It is
+on for every emulator: it only answers authenticated requests on the emulator's own
+(loopback by default) address, and a test's subprocess needs exactly these powers.
+
+=========  ==========================  ============================================
+method     path                        does
+=========  ==========================  ============================================
+POST       ``/_syncmap/reset``         forget all state, faults and the journal
+GET        ``/_syncmap/clock``         ``{"now": "...Z", "frozen": bool}``
+POST       ``/_syncmap/clock``         ``{"now": "2025-01-01T00:00:00Z"}`` or
+                                       ``{"advance": 60}`` (freezes the emulator's
+                                       clock there), ``{"frozen": false}`` (back to
+                                       the wall clock)
+GET        ``/_syncmap/faults``        the faults and how often each fired
+POST       ``/_syncmap/faults``        ``{"kind": "conflict", "key": "k", ...}``: the
+                                       same settings as ``sync_faults`` methods
+DELETE     ``/_syncmap/faults``        remove every fault
+GET        ``/_syncmap/journal``       ``{"entries": [...]}``
+POST       ``/_syncmap/seed``          ``{"service": "default", "unique_name": "m",
+                                       "ttl": 0, "items": {"k": {...}}}``: a Map
+                                       with items; answers the Map resource
+=========  ==========================  ============================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from .clock import FixedClock, WallClock
+from .errors import SyncError
+from .render import iso, map_json
+from .timecontrol import parse_instant
+from .twilio_errors import TwilioError
+
+if TYPE_CHECKING:
+    from .app import SyncApp
+
+__all__ = ["CONTROL_PREFIX", "ControlPlane"]
+
+CONTROL_PREFIX = "/_syncmap/"
+
+_Result = tuple[int, str, dict[str, str]]
+
+
+class ControlPlane:
+    """Answers ``/_syncmap/...`` requests for one :class:`~pytest_syncmap.app.SyncApp`."""
+
+    def __init__(self, app: SyncApp, reset: Callable[[], None]) -> None:
+        self.app = app
+        self._reset = reset
+
+    def handle(self, method: str, path: str, body: bytes, base: str) -> _Result:
+        """Answer one control request (already authenticated)."""
+        name = path[len(CONTROL_PREFIX) :].strip("/")
+        routes: dict[str, dict[str, Callable[[Any, str], _Result]]] = {
+            "reset": {"POST": self._post_reset},
+            "clock": {"GET": self._get_clock, "POST": self._post_clock},
+            "faults": {
+                "GET": self._get_faults,
+                "POST": self._post_faults,
+                "DELETE": self._delete_faults,
+            },
+            "journal": {"GET": self._get_journal},
+            "seed": {"POST": self._post_seed},
+        }
+        if name not in routes:
+            raise TwilioError.not_found(path)
+        handlers = routes[name]
+        if method not in handlers:
+            err = TwilioError(405, 20004, "Method not allowed")
+            err.headers["Allow"] = ", ".join(handlers)
+            raise err
+        payload: Any = {}
+        if body.strip():
+            try:
+                payload = json.loads(body)
+            except (ValueError, RecursionError):
+                raise TwilioError(400, 20001, "The control plane takes a JSON body") from None
+        if not isinstance(payload, dict):
+            raise TwilioError(400, 20001, "The control plane takes a JSON object")
+        return handlers[method](payload, base)
+
+    # -------------------------------------------------------------- actions
+    def _post_reset(self, payload: dict[str, Any], base: str) -> _Result:
+        self._reset()
+        return _json(200, {"reset": True})
+
+    def _clock_state(self) -> dict[str, Any]:
+        clock = self.app.store.clock
+        return {"now": iso(clock.now()), "frozen": isinstance(clock, FixedClock)}
+
+    def _get_clock(self, payload: dict[str, Any], base: str) -> _Result:
+        return _json(200, self._clock_state())
+
+    def _post_clock(self, payload: dict[str, Any], base: str) -> _Result:
+        store = self.app.store
+        unknown = set(payload) - {"now", "advance", "frozen"}
+        if unknown:
+            raise TwilioError.invalid(", ".join(sorted(unknown)), "unknown clock setting")
+        if payload.get("frozen") is False:
+            store.clock = WallClock()
+        try:
+            if "now" in payload:
+                store.clock = FixedClock(parse_instant(str(payload["now"])))
+            if "advance" in payload:
+                seconds = float(payload["advance"])
+                # A new clock each time: the server's initial clock stays untouched,
+                # so a reset can bring it back.
+                store.clock = FixedClock(store.clock.now() + timedelta(seconds=seconds))
+        except (TypeError, ValueError) as exc:
+            raise TwilioError.invalid("clock", str(exc)) from None
+        store.collect()
+        return _json(200, self._clock_state())
+
+    def _get_faults(self, payload: dict[str, Any], base: str) -> _Result:
+        faults = [
+            {
+                "kind": f.kind,
+                "key": f.key,
+                "map": f.map,
+                "times": f.times,
+                "fired": f.fired,
+                "description": f.describe(),
+            }
+            for f in self.app.faults.faults
+        ]
+        return _json(200, {"faults": faults})
+
+    def _post_faults(self, payload: dict[str, Any], base: str) -> _Result:
+        settings = dict(payload)
+        kind = settings.pop("kind", None)
+        if not isinstance(kind, str):
+            raise TwilioError.missing("kind")
+        settings.pop("when", None)  # a predicate cannot travel as JSON
+        # A fault added from another process is not this test's to expect.
+        settings.setdefault("expect_fired", False)
+        try:
+            fault = self.app.faults.add(kind, **settings)
+        except (TypeError, ValueError) as exc:
+            raise TwilioError.invalid("kind", str(exc)) from None
+        return _json(201, {"kind": fault.kind, "description": fault.describe()})
+
+    def _delete_faults(self, payload: dict[str, Any], base: str) -> _Result:
+        self.app.faults.clear()
+        return 204, "", {}
+
+    def _get_journal(self, payload: dict[str, Any], base: str) -> _Result:
+        return _json(200, {"entries": [dataclasses.asdict(e) for e in self.app.journal.entries]})
+
+    def _post_seed(self, payload: dict[str, Any], base: str) -> _Result:
+        store = self.app.store
+        service = str(payload.get("service", "default"))
+        items = payload.get("items", {})
+        if not isinstance(items, dict):
+            raise TwilioError.invalid("items", "must be an object of key to data")
+        try:
+            ttl = payload.get("ttl")
+            record = store.create_map(
+                service,
+                unique_name=payload.get("unique_name"),
+                ttl=None if ttl is None else int(ttl),
+            )
+            for key, data in items.items():
+                store.put_item(service, record.sid, str(key), data)
+            record = store.get_map(service, record.sid)
+        except SyncError as exc:
+            from .twilio_errors import from_domain
+
+            raise from_domain(exc, self.app.choices, CONTROL_PREFIX + "seed") from None
+        except (TypeError, ValueError) as exc:
+            raise TwilioError.invalid("seed", str(exc)) from None
+        return _json(201, map_json(record, base, self.app.account_sid))
+
+
+def _json(status: int, value: Any) -> _Result:
+    return status, json.dumps(value, default=str), {}
