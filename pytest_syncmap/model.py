@@ -30,7 +30,7 @@ import random
 import re
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -487,11 +487,16 @@ class Store:
             )
 
     # ------------------------------------------------------------------- maps
-    def _purge_maps(self, service: _ServiceState, now: datetime) -> None:
-        heap = service.expiry
+    def _pop_expired(
+        self, heap: list[tuple[datetime, str]], now: datetime
+    ) -> Iterator[tuple[datetime, str]]:
+        """Pop the heap entries whose time (plus the lag) has come; stale ones included."""
         limit = now - self.expiry_lag
         while heap and heap[0][0] <= limit:
-            expires, sid = heapq.heappop(heap)
+            yield heapq.heappop(heap)
+
+    def _purge_maps(self, service: _ServiceState, now: datetime) -> None:
+        for expires, sid in self._pop_expired(service.expiry, now):
             state = service.maps.get(sid)
             if state is not None and state.record.date_expires == expires:
                 self._drop_map(service, state, now, cause="expiry")
@@ -615,10 +620,7 @@ class Store:
 
     # ------------------------------------------------------------------ items
     def _purge_items(self, state: _MapState, now: datetime) -> None:
-        heap = state.expiry
-        limit = now - self.expiry_lag
-        while heap and heap[0][0] <= limit:
-            expires, key = heapq.heappop(heap)
+        for expires, key in self._pop_expired(state.expiry, now):
             item = state.items.get(key)
             if item is not None and item.date_expires == expires:
                 del state.items[key]
