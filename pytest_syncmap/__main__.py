@@ -86,7 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         server.start()
     except OSError as exc:
-        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(
+            f"error: cannot listen on {args.host}:{args.port} ({exc.strerror or exc})",
+            file=sys.stderr,
+        )
         return 1
     try:
         print(f"pytest-syncmap listening on {server.url}", flush=True)

@@ -104,7 +104,10 @@ class ControlPlane:
         unknown = set(payload) - {"now", "advance", "frozen"}
         if unknown:
             raise TwilioError.invalid(", ".join(sorted(unknown)), "unknown clock setting")
-        if payload.get("frozen") is False:
+        frozen = payload.get("frozen")
+        if frozen is not None and not isinstance(frozen, bool):
+            raise TwilioError.invalid("frozen", "must be true or false")
+        if frozen is False:
             store.clock = WallClock()
         try:
             if "now" in payload:
@@ -114,7 +117,7 @@ class ControlPlane:
                 # A new clock each time: the server's initial clock stays untouched,
                 # so a reset can bring it back.
                 store.clock = FixedClock(store.clock.now() + timedelta(seconds=seconds))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise TwilioError.invalid("clock", str(exc)) from None
         store.collect()
         return _json(200, self._clock_state())

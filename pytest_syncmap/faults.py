@@ -56,6 +56,14 @@ _DEFAULT_OPERATIONS: dict[str, tuple[str, ...] | None] = {
     "already_exists": ("CreateSyncMapItem",),
     "not_found": None,
 }
+#: Kind-specific settings each kind accepts (beyond the matching ones).
+_OPTIONS: dict[str, tuple[str, ...]] = {
+    "race": ("data",),
+    "rate_limited": ("retry_after",),
+    "server_error": ("status",),
+    "delay": ("seconds", "uniform", "lognormal"),
+    **dict.fromkeys(TRANSPORT_KINDS, ("processed",)),
+}
 _OPERATION_ALIASES = {
     "create": "CreateSyncMapItem",
     "fetch": "FetchSyncMapItem",
@@ -152,6 +160,13 @@ class FaultPlan:
             "probability", "seed", "expect_fired",
         }  # fmt: skip
         options = {k: v for k, v in settings.items() if k not in known}
+        allowed = _OPTIONS.get(kind, ())
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            raise TypeError(
+                f"unknown setting(s) for a {kind!r} fault: {', '.join(unknown)}"
+                + (f"; it takes {', '.join(allowed)}" if allowed else "")
+            )
         common = {k: v for k, v in settings.items() if k in known}
         operation = common.pop("operation", None)
         if isinstance(operation, str):

@@ -19,6 +19,7 @@ requests it matches), with three changes that the product needs:
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import selectors
@@ -294,13 +295,20 @@ class SyncServer(HTTPServer):
             from pytest_httpserver.httpserver import HTTPServerError
 
             raise HTTPServerError("Server is already running")
-        server = make_server(
-            self.host,
-            self.port,
-            self._wsgi,
-            threaded=True,
-            request_handler=_TwilioRequestHandler,
-        )
+        try:
+            server = make_server(
+                self.host,
+                self.port,
+                self._wsgi,
+                threaded=True,
+                request_handler=_TwilioRequestHandler,
+            )
+        except SystemExit:
+            # Werkzeug prints a message and exits the process when it cannot bind;
+            # a library must raise instead.
+            raise OSError(
+                errno.EADDRINUSE, f"pytest-syncmap cannot listen on {self.host}:{self.port}"
+            ) from None
         self.server = server
         self.port = server.port
         self._url = self.url_for("/").rstrip("/")

@@ -120,8 +120,11 @@ class WebhookDispatcher:
             self._record(delivery, 0, "dropped: webhook queue full")
 
     def reset(self) -> None:
-        """Forget queued deliveries of the previous test (they are skipped, not sent)."""
+        """Forget the previous test's deliveries: queued ones are skipped, not sent, and
+        one already on the wire is let finish first, so nothing reaches the next test."""
         self._generation += 1
+        if self._thread is not None:
+            self.wait_idle(DELIVERY_TIMEOUT + 1)
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Block until every queued delivery is done; False on timeout."""
@@ -181,6 +184,8 @@ class WebhookDispatcher:
         self._record(delivery, status, error)
 
     def _record(self, delivery: _Delivery, status: int, error: str | None) -> None:
+        if delivery.generation != self._generation:
+            return  # a reset happened meanwhile: this belongs to a finished test
         event = delivery.event
         self.journal.record(
             JournalEntry(

@@ -1,0 +1,278 @@
+"""The official Node helper library (``twilio@6.2.0``) against the standalone emulator.
+
+``tests/node/sync_scenario.js`` runs a Sync Map scenario (create, fetch, conditional
+update and delete, 412s, paging, 404 after delete) through ``client.sync.baseUrl`` and
+prints a JSON summary; this test starts ``python -m pytest_syncmap`` in a subprocess,
+runs the script with ``node``, checks the summary and cross-checks the emulator's
+state and journal over plain HTTP.
+
+Where the npm package comes from:
+
+* ``SYNCMAP_NODE_MODULES``, if it names a ``node_modules`` directory holding
+  ``twilio`` (``.ci/run`` sets it), is used as ``NODE_PATH``;
+* otherwise ``twilio@6.2.0`` is installed once with npm into pytest's cache
+  (``.pytest_cache/d/syncmap-node``) and reused by later runs.
+
+The test skips only when Node.js itself (``node``, or ``npm`` when it has to install)
+is missing. A failed ``npm install`` fails the test with npm's output: a CI machine
+with Node must not pass by skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+TWILIO_NODE_VERSION = "6.2.0"
+NODE_MODULES_ENV = "SYNCMAP_NODE_MODULES"
+SCRIPT = Path(__file__).parent / "node" / "sync_scenario.js"
+NPM_TIMEOUT = 300
+NODE_TIMEOUT = 60
+TIMEOUT = 10
+KEYS = ["k1", "k2", "k3", "k4", "k5"]
+
+# Not the plugin's defaults: proves the script authenticates with what it is given.
+SID = "AC" + "0123456789abcdef" * 2
+TOKEN = "node-scenario-token"
+
+
+def _twilio_version(node_modules: Path) -> str | None:
+    """The version of ``twilio`` installed in ``node_modules``, or None."""
+    try:
+        manifest = json.loads((node_modules / "twilio" / "package.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    version = manifest.get("version") if isinstance(manifest, dict) else None
+    return version if isinstance(version, str) else None
+
+
+def _npm_install(cache_dir: Path) -> Path:
+    """``twilio@6.2.0`` installed under ``cache_dir`` (once); returns its node_modules."""
+    target = cache_dir / f"twilio-{TWILIO_NODE_VERSION}"
+    if _twilio_version(target / "node_modules") == TWILIO_NODE_VERSION:
+        return target / "node_modules"
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip(
+            f"npm not found on PATH: cannot install twilio@{TWILIO_NODE_VERSION} "
+            f"(or set {NODE_MODULES_ENV} to a node_modules directory holding it)"
+        )
+    # Install beside the target and move it into place, so an interrupted or concurrent
+    # install never leaves a half-filled directory that a later run would trust.
+    staging = Path(tempfile.mkdtemp(prefix="install-", dir=cache_dir))
+    command = [
+        npm,
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        str(staging),
+        f"twilio@{TWILIO_NODE_VERSION}",
+    ]
+    try:
+        try:
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=NPM_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            pytest.fail(
+                f"{' '.join(command)} did not finish within {NPM_TIMEOUT} s\n"
+                f"--- stdout ---\n{exc.stdout or ''}\n--- stderr ---\n{exc.stderr or ''}",
+                pytrace=False,
+            )
+        if done.returncode != 0 or _twilio_version(staging / "node_modules") is None:
+            pytest.fail(
+                f"{' '.join(command)} failed (exit {done.returncode}); the Node client test "
+                f"needs twilio@{TWILIO_NODE_VERSION} from the npm registry, or "
+                f"{NODE_MODULES_ENV} pointing at a node_modules holding it\n"
+                f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}",
+                pytrace=False,
+            )
+        shutil.rmtree(target, ignore_errors=True)
+        try:
+            staging.rename(target)
+        except OSError:
+            # Another run won the race; use its copy if it is complete.
+            if _twilio_version(target / "node_modules") != TWILIO_NODE_VERSION:
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target / "node_modules"
+
+
+def _node_modules(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A node_modules directory holding the ``twilio`` npm package (skips without Node)."""
+    if shutil.which("node") is None:
+        pytest.skip("Node.js not found on PATH (`node`): the Node client test needs it")
+    given = os.environ.get(NODE_MODULES_ENV)
+    if given and _twilio_version(Path(given)) is not None:
+        return Path(given)
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        cache_dir = Path(cache.mkdir("syncmap-node"))
+    else:  # -p no:cacheprovider: install for this session only
+        cache_dir = tmp_path_factory.mktemp("syncmap-node")
+    return _npm_install(cache_dir)
+
+
+def _first_line(proc: subprocess.Popen[str], timeout: float = TIMEOUT) -> str:
+    """The child's first stdout line, without hanging if it never comes."""
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            raise AssertionError(f"the emulator printed nothing within {timeout} s")
+    return proc.stdout.readline().rstrip("\n")
+
+
+@pytest.fixture
+def emulator_url(tmp_path: Path) -> Iterator[str]:
+    """``python -m pytest_syncmap`` in a subprocess; always terminated afterwards."""
+    prefix = "pytest-syncmap listening on "
+    with (tmp_path / "emulator.stderr").open("w+") as stderr:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pytest_syncmap",
+                "--port",
+                "0",
+                "--account-sid",
+                SID,
+                "--auth-token",
+                TOKEN,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        try:
+            line = _first_line(proc)
+            if not line.startswith(prefix):
+                stderr.seek(0)
+                raise AssertionError(
+                    f"unexpected first line {line!r} from the emulator\n{stderr.read()}"
+                )
+            yield line[len(prefix) :]
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=TIMEOUT)
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+def _get(url: str) -> Any:
+    answer = requests.get(url, auth=(SID, TOKEN), timeout=TIMEOUT)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_node_twilio_client_scenario(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, emulator_url: str
+) -> None:
+    # Resolved in the test, not a fixture: a failed npm install is a FAILED test.
+    node_modules = _node_modules(request, tmp_path_factory)
+    env = {
+        **os.environ,
+        "NODE_PATH": str(node_modules),
+        "BASE_URL": emulator_url,
+        "ACCOUNT_SID": SID,
+        "AUTH_TOKEN": TOKEN,
+    }
+    env.pop("NODE_OPTIONS", None)  # no preloads (e.g. a twilio-cli redirect) in the way
+    done = subprocess.run(
+        ["node", str(SCRIPT)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=NODE_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, (
+        f"node {SCRIPT.name} exited {done.returncode}\n"
+        f"--- stderr ---\n{done.stderr}\n--- stdout ---\n{done.stdout}"
+    )
+    summary = json.loads(done.stdout)
+
+    assert summary["created"] == KEYS
+    assert summary["map"]["uniqueName"] == "node-map"
+    assert summary["update"]["before"] != summary["update"]["after"]
+    assert summary["update"]["data"] == {"n": 10}
+    assert summary["listed"] == KEYS
+    assert summary["limited"] == KEYS[:3]
+    assert summary["firstPage"] == ["k1", "k2"]
+    assert summary["secondPage"] == ["k3", "k4"]
+    assert summary["desc"] == KEYS[::-1]
+    assert summary["deleted"] == ["k2", "k1"]
+    assert summary["remaining"] == ["k3", "k4", "k5"]
+    assert [(e["step"], e["status"], e["code"]) for e in summary["errors"]] == [
+        ("update with stale ifMatch", 412, 54205),
+        ("remove with stale ifMatch", 412, 54205),
+        ("fetch deleted", 404, 54201),
+        ("fetch conditionally deleted", 404, 54201),
+    ]
+
+    # The journal shows what the Node client actually sent (read first: the plain
+    # HTTP check below is journalled too).
+    entries = _get(f"{emulator_url}/_syncmap/journal")["entries"]
+    stale, current = summary["update"]["before"], summary["update"]["after"]
+    deletes = [
+        (e["key"], e["if_match"], e["status"], e["code"])
+        for e in entries
+        if e["operation"] == "DeleteSyncMapItem"
+    ]
+    assert deletes == [
+        ("k2", None, 204, None),
+        ("k1", stale, 412, 54205),
+        ("k1", current, 204, None),
+    ]
+    updates = [
+        (e["if_match"], e["status"], e["code"])
+        for e in entries
+        if e["operation"] == "UpdateSyncMapItem"
+    ]
+    assert updates == [(stale, 200, None), (stale, 412, 54205)]
+    creates = [e["form"] for e in entries if e["operation"] == "CreateSyncMapItem"]
+    assert [form["Key"] for form in creates] == KEYS
+    assert json.loads(creates[0]["Data"]) == {"n": 1, "name": "item k1"}
+    # list({pageSize: 2}) over 5 items walks 3 pages (next_page_url followed), and
+    # every list request asks for PageSize=2.
+    pages = [
+        e["query"]
+        for e in entries
+        if e["method"] == "GET" and e["path"].endswith("/Items") and e["status"] == 200
+    ]
+    assert pages, "no list requests in the journal"
+    assert all(query.get("PageSize") == "2" for query in pages), pages
+    assert [query.get("Page") for query in pages[:3]] == [None, "1", "2"]
+    assert all("PageToken" in query for query in pages[1:3])
+
+    # The emulator's own view, over plain HTTP with the same credentials.
+    service, map_sid = summary["service"], summary["map"]["sid"]
+    items = _get(f"{emulator_url}/v1/Services/{service}/Maps/node-map/Items")["items"]
+    assert [(i["key"], i["data"], i["map_sid"]) for i in items] == [
+        ("k3", {"n": 3, "name": "item k3"}, map_sid),
+        ("k4", {"n": 4, "name": "item k4"}, map_sid),
+        ("k5", {"n": 5, "name": "item k5"}, map_sid),
+    ]
