@@ -259,9 +259,7 @@ class SyncApp:
         method = "GET" if exchange.method == "HEAD" else exchange.method
         operations = OPERATIONS[kind]
         if method not in operations:
-            err = TwilioError(405, 20004, "Method not allowed")
-            err.headers["Allow"] = ", ".join(operations)
-            raise err
+            raise TwilioError.method_not_allowed(operations)
         exchange.operation = operations[method]
         exchange.query = _parse_pairs(
             environ.get("QUERY_STRING", "").encode("latin-1"), "query string"
@@ -281,11 +279,7 @@ class SyncApp:
             exchange.revision_before = self.store.peek_revision(ids[0], ids[1], ids[2])
         handler = getattr(self, "_" + exchange.operation)
         try:
-            fault = (
-                self.faults.pick(exchange, lambda: self._map_names(exchange))
-                if (self.faults)
-                else None
-            )
+            fault = self.faults.pick(exchange, lambda: self._map_names(exchange))
             if fault is not None:
                 exchange.fault = fault.kind
                 shortcut = self._apply_fault(fault, request, environ, kind, ids)
@@ -637,10 +631,10 @@ def _strict_path(environ: WSGIEnvironment, path_info: str) -> str:
     Werkzeug's server decodes ``PATH_INFO`` with ``errors="replace"``, which would turn
     ``Items/%ff`` into the key ``"\ufffd"``; the raw request URI is decoded strictly.
     """
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    raw = _request_uri_path(environ)
     try:
-        if raw and str(raw).startswith("/"):
-            return unquote_to_bytes(str(raw).split("?", 1)[0]).decode("utf-8")
+        if raw is not None and raw.startswith("/"):
+            return unquote_to_bytes(raw).decode("utf-8")
         return path_info.encode("latin-1").decode("utf-8")
     except UnicodeError:
         shown = path_info.encode("latin-1", "replace").decode("utf-8", "replace")
@@ -708,9 +702,13 @@ def _base_url(environ: WSGIEnvironment) -> str:
     return f"{scheme}://{host}"
 
 
+def _request_uri_path(environ: WSGIEnvironment) -> str | None:
+    """The path part of the request URI exactly as sent, when the server keeps it."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    return str(raw).split("?", 1)[0] if raw else None
+
+
 def _raw_path(environ: WSGIEnvironment, path: str) -> str:
     """The path exactly as the client sent it, for ``meta`` URLs (``SYNC_API.md`` 3.3)."""
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if raw:
-        return str(raw).split("?", 1)[0]
-    return quote(path)
+    raw = _request_uri_path(environ)
+    return quote(path) if raw is None else raw

@@ -66,8 +66,9 @@ class MapAssertions:
         ]
 
     def _closest(self, key: str) -> str:
-        related = self._requests(key) or self._requests() or self.server.journal.entries
-        which = "requests for this key" if self._requests(key) else "latest requests"
+        for_key = self._requests(key)
+        related = for_key or self._requests() or self.server.journal.entries
+        which = "requests for this key" if for_key else "latest requests"
         return f"\n{which} (journal):\n" + Journal.table(related, limit=10)
 
     def assert_item(self, key: str, data: dict[str, Any]) -> None:

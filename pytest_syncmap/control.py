@@ -37,7 +37,7 @@ from .clock import FixedClock, WallClock
 from .errors import SyncError
 from .render import iso, map_json
 from .timecontrol import parse_instant
-from .twilio_errors import TwilioError
+from .twilio_errors import TwilioError, from_domain
 
 if TYPE_CHECKING:
     from .app import SyncApp
@@ -74,9 +74,7 @@ class ControlPlane:
             raise TwilioError.not_found(path)
         handlers = routes[name]
         if method not in handlers:
-            err = TwilioError(405, 20004, "Method not allowed")
-            err.headers["Allow"] = ", ".join(handlers)
-            raise err
+            raise TwilioError.method_not_allowed(handlers)
         payload: Any = {}
         if body.strip():
             try:
@@ -174,8 +172,6 @@ class ControlPlane:
                 store.put_item(service, record.sid, str(key), data)
             record = store.get_map(service, record.sid)
         except SyncError as exc:
-            from .twilio_errors import from_domain
-
             raise from_domain(exc, self.app.choices, CONTROL_PREFIX + "seed") from None
         except (TypeError, ValueError) as exc:
             raise TwilioError.invalid("seed", str(exc)) from None

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 import re
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
+
+import pytest
 
 __all__ = ["TwilioRedirect", "is_sync_host", "redirect_with"]
 
 _SYNC_HOST = re.compile(r"sync(\.[a-z0-9-]+)*\.twilio\.com", re.IGNORECASE)
-_ENV = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
 
 
 def is_sync_host(hostname: str) -> bool:
@@ -68,15 +68,9 @@ def _redirecting(base: str, current: Any) -> Any:
     return get_hostname
 
 
-class Patcher(Protocol):
-    """What ``pytest.MonkeyPatch`` offers that the redirect needs."""
-
-    def setenv(self, name: str, value: str, prepend: str | None = None) -> None: ...
-
-    def setattr(self, target: Any, name: str, value: Any, raising: bool = True) -> None: ...
-
-
-def redirect_with(patcher: Patcher, base_url: str, account_sid: str, auth_token: str) -> None:
+def redirect_with(
+    patcher: pytest.MonkeyPatch, base_url: str, account_sid: str, auth_token: str
+) -> None:
     """Apply the redirect through ``patcher`` (pytest's ``monkeypatch``), which undoes it.
 
     Going through the test's own ``monkeypatch`` keeps undo order right when the test
@@ -91,25 +85,21 @@ def redirect_with(patcher: Patcher, base_url: str, account_sid: str, auth_token:
 
 
 class TwilioRedirect:
-    """Context manager: Sync requests of every ``twilio`` client go to ``base_url``."""
+    """Context manager: Sync requests of every ``twilio`` client go to ``base_url``.
+
+    The same redirect as :func:`redirect_with`, undone on exit by its own
+    ``pytest.MonkeyPatch``.
+    """
 
     def __init__(self, base_url: str, account_sid: str, auth_token: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.account_sid = account_sid
         self.auth_token = auth_token
-        self._saved_env: dict[str, str | None] = {}
-        self._client_base: Any = None
-        self._saved_method: Any = None
+        self._patcher: pytest.MonkeyPatch | None = None
 
     def __enter__(self) -> TwilioRedirect:
-        self._saved_env = {name: os.environ.get(name) for name in _ENV}
-        os.environ["TWILIO_ACCOUNT_SID"] = self.account_sid
-        os.environ["TWILIO_AUTH_TOKEN"] = self.auth_token
-        client_base = _client_base()
-        if client_base is not None:
-            current = client_base.__dict__["get_hostname"]
-            self._client_base, self._saved_method = client_base, current
-            client_base.get_hostname = _redirecting(self.base_url, current)
+        self._patcher = pytest.MonkeyPatch()
+        redirect_with(self._patcher, self.base_url, self.account_sid, self.auth_token)
         return self
 
     def __exit__(
@@ -118,12 +108,6 @@ class TwilioRedirect:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._client_base is not None:
-            self._client_base.get_hostname = self._saved_method
-            self._client_base = self._saved_method = None
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_env = {}
+        if self._patcher is not None:
+            self._patcher.undo()
+            self._patcher = None

@@ -285,10 +285,6 @@ class SyncServer(HTTPServer):
         )
         return response
 
-    def dispatch(self, request: Request) -> Response:
-        """Serve a Werkzeug request through the Sync app (pytest-httpserver's entry point)."""
-        return Response.from_app(self.app, request.environ)
-
     def start(self) -> None:
         """Bind (the OS picks the port when it is 0) and serve in a daemon thread."""
         if self.is_running():

@@ -10,6 +10,7 @@ the matching HTTP status, never as HTML. The body never carries both ``type`` an
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from .choices import Choices
 from .errors import (
@@ -64,6 +65,13 @@ class TwilioError(Exception):
         """Routing-level miss; Twilio echoes the path without the ``/v1`` prefix."""
         shown = path[3:] if path.startswith("/v1/") else path
         return cls(404, 20404, f"The requested resource {shown} was not found")
+
+    @classmethod
+    def method_not_allowed(cls, allowed: Iterable[str]) -> TwilioError:
+        """405 / 20004, with the ``Allow`` header listing the methods the path takes."""
+        err = cls(405, 20004, "Method not allowed")
+        err.headers["Allow"] = ", ".join(allowed)
+        return err
 
     @classmethod
     def missing(cls, name: str) -> TwilioError:
