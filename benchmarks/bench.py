@@ -48,7 +48,7 @@ from twilio.rest import Client
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from pytest_syncmap import SyncServer
-from pytest_syncmap.params import encode_page_token
+from pytest_syncmap.http.params import encode_page_token
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

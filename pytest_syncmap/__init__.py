@@ -1,19 +1,30 @@
-"""pytest-syncmap: a faithful, stateful emulator of Twilio Sync Maps for pytest.
+"""pytest-syncmap: a faithful, stateful emulator of Twilio Sync for pytest.
 
-The fixtures (``sync_server``, ``sync_service``, ``sync_map``, ``twilio_client``,
-``twilio_async_client``) come from :mod:`pytest_syncmap.plugin`, which pytest loads
-through the ``pytest11`` entry point. Everything here can also be used without pytest.
+The package is layered, each layer importing only the ones below it:
+
+* :mod:`pytest_syncmap.domain`: Sync objects, revisions, paging, expiry, events;
+* :mod:`pytest_syncmap.http`: the REST API as a WSGI app, in Twilio's words;
+* :mod:`pytest_syncmap.host`: the server, webhooks, the standalone mode;
+* :mod:`pytest_syncmap.plugin`: the pytest fixtures, markers and reports.
+
+The fixtures come from :mod:`pytest_syncmap.plugin`, which pytest loads through the
+``pytest11`` entry point. Everything public is importable from here, and everything here
+can also be used without pytest.
 """
 
 from __future__ import annotations
 
-from .choices import DEFAULT_CHOICES, Choices
-from .clock import Clock, FixedClock, WallClock
-from .errors import SyncError
-from .handles import MapHandle, ServiceHandle
-from .model import ItemRecord, MapRecord, ServiceRecord, Store
-from .redirect import TwilioRedirect
-from .server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
+from .domain.choices import DEFAULT_CHOICES, Choices
+from .domain.clock import Clock, FixedClock, WallClock
+from .domain.errors import SyncError
+from .domain.model import ItemRecord, MapRecord, ServiceRecord, Store
+from .host.server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
+from .http.faults import Fault, SyncFaults
+from .http.journal import Journal, JournalEntry
+from .plugin.handles import MapHandle, ServiceHandle
+from .plugin.receiver import ReceivedWebhook, WebhookReceiver
+from .plugin.redirect import TwilioRedirect
+from .plugin.timecontrol import SyncClock
 
 __all__ = [
     "ACCOUNT_SID",
@@ -21,16 +32,23 @@ __all__ = [
     "DEFAULT_CHOICES",
     "Choices",
     "Clock",
+    "Fault",
     "FixedClock",
     "ItemRecord",
+    "Journal",
+    "JournalEntry",
     "MapHandle",
     "MapRecord",
+    "ReceivedWebhook",
     "ServiceHandle",
     "ServiceRecord",
     "Store",
+    "SyncClock",
     "SyncError",
+    "SyncFaults",
     "SyncServer",
     "TwilioRedirect",
     "WallClock",
+    "WebhookReceiver",
 ]
 __version__ = "0.1.0"

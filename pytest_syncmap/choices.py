@@ -1,82 +1,10 @@
-"""Every point where the sources on Twilio's behaviour disagree, decided in one place.
+"""Kept so ``from pytest_syncmap.choices import Choices`` goes on working.
 
-The emulator reads these values instead of hard-coding them, so a team that learns
-what real Twilio does differently can change one field (``SyncServer(choices=...)``)
-instead of patching code. Each field says which sources disagree (section numbers
-refer to ``SYNC_API.md`` section 5, "Open questions") and why this default was chosen.
+The choices live in :mod:`pytest_syncmap.domain.choices`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Literal
+from .domain.choices import DEFAULT_CHOICES, Choices
 
 __all__ = ["DEFAULT_CHOICES", "Choices"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Choices:
-    """Decisions where the Twilio sources disagree; see the module docstring."""
-
-    #: Q1: the OpenAPI spec and current docs say keys are "up to 320 characters"; the
-    #: legacy page intro and the 54209 error page say 256. The real backend's message
-    #: for unique names says 1-320, which suggests the 256 pages are stale: accept 320.
-    key_max_length: int = 320
-
-    #: Q2: same disagreement for Map unique names; the real backend says 1-320.
-    unique_name_max_length: int = 320
-
-    #: Data limit: "16 KiB of JSON serialized to a UTF-8 string" (limits page). We
-    #: measure the compact serialisation (no spaces, raw UTF-8) of the parsed object,
-    #: so the answer does not depend on whether the client sent ``", "`` separators
-    #: (Python) or compact JSON (Node).
-    data_max_bytes: int = 16 * 1024
-
-    #: Q14: the status of 54006 is undocumented. Its title is "Request entity too
-    #: large", which is what HTTP 413 means, so 413 rather than a generic 400.
-    data_too_large_status: int = 413
-
-    #: Q3: PageSize max is 100 in the current spec (1000 before 2025-06). The Python
-    #: client sends ``PageSize=limit`` for ``list(limit=500)``, so an error would break
-    #: ordinary code; we clamp to the maximum, echo the clamped value in
-    #: ``meta.page_size`` and keep paging. ``"error"`` answers 400 / 20001 instead.
-    page_size_default: int = 50
-    page_size_max: int = 100
-    page_size_over_max: Literal["clamp", "error"] = "clamp"
-
-    #: Q5: 412 is confirmed for an If-Match mismatch; the code is 54205 ("Map Item
-    #: revision mismatch") by the error dictionary, 20412 by a support article about
-    #: other Sync objects. The Map-Item-specific code wins.
-    revision_mismatch_code: int = 54205
-
-    #: Q4: a Map or Service addressed by a SID that does not exist. The error
-    #: dictionary has 54200 ("Map not found") and 54050 ("Service Instance not
-    #: found"); routing-level misses observed on the real API answer 20404 "The
-    #: requested resource ... was not found". SID-shaped misses behave like routing
-    #: misses, so 20404 for both; unknown unique names get 54300 (seen from the real
-    #: backend through the client SDK), missing items 54201.
-    map_sid_not_found_code: int = 20404
-    service_not_found_code: int = 20404
-    unique_name_not_found_code: int = 54300
-
-    #: An If-Match value that cannot be a revision (our revisions are lowercase hex
-    #: counters) is 54003 "Invalid If-Match header". Its status is undocumented; 400
-    #: because it is a malformed request, not a failed precondition.
-    invalid_if_match_status: int = 400
-
-    #: Q11: ``CollectionTtl`` alone on an item update is documented as disallowed but
-    #: the error is not. 54010 ("No parameters specified") says the closest thing: the
-    #: update changes nothing about the item.
-    collection_ttl_alone_code: int = 54010
-
-    #: Q15: ``Page`` is "simply for client state": echoed in ``meta.page`` and in the
-    #: paging URLs, never used to skip records; only ``PageToken`` moves the cursor.
-
-    #: Q7: the ETag header carries the bare revision (the SDKs send If-Match bare);
-    #: If-Match accepts the bare, quoted and ``W/``-prefixed forms.
-
-    #: Q8: resource ``url`` fields always use canonical SIDs, even when the request
-    #: addressed the Map by unique name; ``meta`` URLs echo the path the client used.
-
-
-DEFAULT_CHOICES = Choices()

@@ -39,7 +39,7 @@ import pytest
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-    from pytest_syncmap.app import Exchange
+    from pytest_syncmap.http.exchange import Exchange
 
 SPEC_ENV = "SYNCMAP_OAI_SPEC"
 
@@ -70,7 +70,7 @@ TWILIO_ERROR_SCHEMA: dict[str, Any] = {
 }
 
 try:
-    from pytest_syncmap.faults import TRANSPORT_KINDS as _TRANSPORT_FAULTS
+    from pytest_syncmap.http.faults import TRANSPORT_KINDS as _TRANSPORT_FAULTS
 except ImportError:  # a package without fault injection
     _TRANSPORT_FAULTS = ()
 

@@ -24,7 +24,7 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 
 from pytest_syncmap import DEFAULT_CHOICES
-from pytest_syncmap.app import MAX_BODY_BYTES
+from pytest_syncmap.http.app import MAX_BODY_BYTES
 
 #: Every test starts with this one item in its Map, so "unchanged" has content.
 EXISTING = {"existing": {"v": 1, "s": "é"}}

@@ -20,7 +20,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from pytest_syncmap.app import Exchange
+from pytest_syncmap.http.exchange import Exchange
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),

@@ -22,7 +22,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from pytest_syncmap import SyncServer
-from pytest_syncmap.timecontrol import SyncClock
+from pytest_syncmap.plugin.timecontrol import SyncClock
 
 START = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
 START_ISO = "2030-01-01T12:00:00Z"

@@ -17,7 +17,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from pytest_syncmap.clock import FixedClock, WallClock
+from pytest_syncmap.domain.clock import FixedClock, WallClock
 
 ERROR_KEYS = {"code", "message", "more_info", "status"}
 

@@ -17,7 +17,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from pytest_syncmap.faults import Fault
+from pytest_syncmap.http.faults import Fault
 
 pytest_plugins = ["pytester"]
 
@@ -360,7 +360,7 @@ def test_match_by_key(sync_map, sync_faults, sync_server):
 
 @pytest.mark.parametrize("ref", ["handle", "sid", "unique_name"])
 def test_match_by_map(sync_server, sync_service, sync_faults, twilio_client, ref):
-    from pytest_syncmap.handles import MapHandle
+    from pytest_syncmap.plugin.handles import MapHandle
 
     store = sync_server.store
     target = MapHandle(sync_server, sync_service.sid, store.create_map(sync_service.sid).sid)

@@ -16,7 +16,7 @@ import requests
 import twilio.rest  # noqa: F401
 from twilio.base.exceptions import TwilioRestException
 
-from pytest_syncmap.journal import Journal, JournalEntry
+from pytest_syncmap.http.journal import Journal, JournalEntry
 
 pytest_plugins = ["pytester"]
 

@@ -22,7 +22,7 @@ import twilio.rest
 from twilio.base.client_base import ClientBase
 
 from pytest_syncmap import plugin
-from pytest_syncmap.server import ACCOUNT_SID, AUTH_TOKEN
+from pytest_syncmap.host.server import ACCOUNT_SID, AUTH_TOKEN
 
 OUTER_SID = "AC" + "0" * 32
 OUTER_TOKEN = "a-real-looking-token"
@@ -209,7 +209,7 @@ def test_fixtures_lists_every_fixture_with_its_docstring(pytester):
             i for i, line in enumerate(lines) if re.match(rf"{name}( \[\w+ scope\])? -- ", line)
         ]
         assert len(heading) == 1, f"{name} is not listed once by --fixtures:\n{result.stdout}"
-        assert re.search(r"pytest_syncmap/plugin\.py:\d+$", lines[heading[0]].rstrip())
+        assert re.search(r"pytest_syncmap/plugin/fixtures\.py:\d+$", lines[heading[0]].rstrip())
         assert lines[heading[0] + 1].strip() == first, f"{name}: docstring not shown"
     for name in ("sync_server_session", "sync_server_config"):
         assert any(line.startswith(f"{name} [session scope] -- ") for line in lines)

@@ -20,7 +20,7 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from pytest_syncmap.server import ACCOUNT_SID, AUTH_TOKEN
+from pytest_syncmap.host.server import ACCOUNT_SID, AUTH_TOKEN
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

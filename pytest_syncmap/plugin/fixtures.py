@@ -1,34 +1,30 @@
-"""The pytest layer: fixtures, the ``sync_map`` marker, and server errors made visible.
+"""The plugin's fixtures: the emulator, its state, time, faults, webhooks and clients.
 
-Installing the package activates this module through the ``pytest11`` entry point.
-The fixtures follow pytest-httpserver's split: one server per session (per xdist
-worker), started once, and cheap function-scoped fixtures that reset its state, so a
-test pays for a reset and a fresh Map, not for a server.
+They follow pytest-httpserver's split: one server per session (per xdist worker),
+started once, and cheap function-scoped fixtures that reset its state, so a test pays
+for a reset and a fresh Map, not for a server.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 
-from .choices import DEFAULT_CHOICES, Choices
-from .faults import KINDS, SyncFaults
+from pytest_syncmap.host.server import SyncServer
+from pytest_syncmap.http.faults import SyncFaults
+
+from .context import ServerConfig, activate
 from .handles import MapHandle, ServiceHandle
-from .journal import Journal
 from .receiver import WebhookReceiver
-from .redirect import redirect_with
-from .server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
 from .timecontrol import SyncClock
 
 if TYPE_CHECKING:
     from twilio.rest import Client
 
 __all__ = [
-    "ServerConfig",
     "sync_clock",
     "sync_faults",
     "sync_map",
@@ -42,145 +38,9 @@ __all__ = [
     "twilio_client",
 ]
 
-_SERVER_KEY = pytest.StashKey[SyncServer]()
 _MARKER_OPTIONS = ("unique_name", "items", "ttl")
 
 
-@dataclasses.dataclass(frozen=True)
-class ServerConfig:
-    """How the session's emulator is set up; override ``sync_server_config`` to change it."""
-
-    host: str = "127.0.0.1"
-    port: int = 0
-    account_sid: str = ACCOUNT_SID
-    auth_token: str = AUTH_TOKEN
-    choices: Choices = DEFAULT_CHOICES
-    #: Seconds expired objects stay readable (0: exact expiry); see ``SyncServer.expiry_lag``.
-    expiry_lag: float = 0
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """``--syncmap-no-journal``: leave the journal section out of failure reports."""
-    group = parser.getgroup("syncmap", "pytest-syncmap (Twilio Sync Map emulator)")
-    group.addoption(
-        "--syncmap-no-journal",
-        action="store_true",
-        default=False,
-        help="do not add the emulator's request journal to the report of a failing test",
-    )
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Set up ``sync_clock`` first, so time is frozen before other fixtures write.
-
-    A ``@pytest.mark.sync_clock`` marker requests the fixture by itself (the pattern of
-    time-machine's marker): a ``sync_map(ttl=...)`` Map is then created in frozen time.
-    """
-    for item in items:
-        names = getattr(item, "fixturenames", None)
-        if names is None:
-            continue
-        if "sync_clock" in names:
-            names.remove("sync_clock")
-        elif item.get_closest_marker("sync_clock") is None:
-            continue
-        names.insert(0, "sync_clock")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker so ``--strict-markers`` accepts it and ``--markers`` lists it."""
-    config.addinivalue_line(
-        "markers",
-        "sync_map(unique_name=None, items=None, ttl=None): configure the Map that the "
-        "sync_map fixture creates: its unique name, the items it starts with "
-        "(a dict of key to data), and its TTL in seconds.",
-    )
-    config.addinivalue_line(
-        "markers",
-        "sync_clock(start): start the sync_clock fixture's frozen time at `start` "
-        "(a datetime or an ISO 8601 string such as '2025-01-31T12:00:00Z').",
-    )
-    config.addinivalue_line(
-        "markers",
-        "sync_fault(kind, **settings): schedule a fault as sync_faults.<kind>(**settings) "
-        f"would; kinds: {', '.join(KINDS)}. Stackable.",
-    )
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
-    """Fail the test itself (not its teardown) with errors raised inside the emulator."""
-    try:
-        result = yield
-    except BaseException:
-        _raise_server_errors(item)
-        raise
-    _raise_server_errors(item)
-    _fail_unfired(item)
-    return result
-
-
-def _fail_unfired(item: pytest.Item) -> None:
-    __tracebackhide__ = True
-    server = item.stash.get(_SERVER_KEY, None)
-    if server is None or not server.faults.strict:
-        return
-    unfired = server.faults.unfired()
-    if unfired:
-        listing = "\n".join(f"  - {fault.describe()}" for fault in unfired)
-        raise AssertionError(
-            f"pytest-syncmap: {len(unfired)} fault(s) were set up but never fired:\n{listing}\n"
-            "The code under test never made the request they wait for. Pass "
-            "expect_fired=False (or call sync_faults.allow_unfired()) if that is fine.\n"
-            "requests this test made (journal):\n" + Journal.table(server.journal.entries)
-        )
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Add the emulator's journal to the report of a failing test that used it."""
-    report = yield
-    if report.failed and report.when == "call":
-        server = item.stash.get(_SERVER_KEY, None)
-        if server is not None and not item.config.getoption("syncmap_no_journal"):
-            body = Journal.table(server.journal.entries)
-            if server.faults.faults:
-                body += "\nfaults:\n" + "\n".join(
-                    f"  - {fault.describe()}" for fault in server.faults.faults
-                )
-            report.sections.append(("pytest-syncmap journal", body))
-    return report
-
-
-def _raise_server_errors(item: pytest.Item) -> None:
-    server = item.stash.get(_SERVER_KEY, None)
-    if server is None:
-        return
-    errors = server.take_errors()
-    if not errors:
-        return
-    first = errors[0]
-    _add_note(
-        first,
-        "pytest-syncmap: this exception was raised inside the Sync emulator while it "
-        "served a request of this test (in a request handler the client received a "
-        "Twilio 500, code 20500; in an observer the answer itself was unaffected).",
-    )
-    if len(errors) > 1:
-        _add_note(first, f"pytest-syncmap: {len(errors) - 1} more error(s) followed it.")
-    raise first
-
-
-def _add_note(exc: BaseException, note: str) -> None:
-    """``BaseException.add_note`` where it exists (3.11+), its attribute otherwise."""
-    notes: list[str] = list(getattr(exc, "__notes__", []))
-    notes.append(note)
-    exc.__notes__ = notes  # type: ignore[attr-defined,unused-ignore]
-
-
-# ---------------------------------------------------------------- fixtures
 @pytest.fixture(scope="session")
 def sync_server_config() -> ServerConfig:
     """How the session's Sync emulator is set up (host, port, credentials, choices).
@@ -213,73 +73,6 @@ def sync_server_session(sync_server_config: ServerConfig) -> Iterator[SyncServer
         server.stop()
 
 
-class _TestContext:
-    """What one test holds of the emulator: its reset state, redirect and Service."""
-
-    __slots__ = ("monkeypatch", "owns_monkeypatch", "server", "service_sid")
-
-    def __init__(self, server: SyncServer, patcher: pytest.MonkeyPatch, owns: bool) -> None:
-        self.server = server
-        self.monkeypatch = patcher
-        self.owns_monkeypatch = owns
-        self.service_sid: str | None = None
-
-    def service(self, name: str) -> str:
-        """The test's Service, created on first use."""
-        if self.service_sid is None:
-            record = self.server.store.create_service(friendly_name=name[:255])
-            self.service_sid = record.sid
-        return self.service_sid
-
-
-_CONTEXT_KEY = pytest.StashKey[_TestContext]()
-
-
-def _activate(server: SyncServer, request: pytest.FixtureRequest) -> _TestContext:
-    """Reset the emulator and redirect twilio clients for this test, once.
-
-    Every fixture of the plugin calls this instead of depending on one another, which
-    keeps the per-test cost to a single function fixture (pytest charges for each).
-    """
-    node = request.node
-    context: _TestContext | None = node.stash.get(_CONTEXT_KEY, None)
-    if context is not None:
-        return context
-    server.reset()
-    for marker in reversed(list(node.iter_markers("sync_fault"))):
-        if len(marker.args) != 1:
-            raise pytest.UsageError(
-                "@pytest.mark.sync_fault takes the fault kind as its one positional "
-                f"argument, e.g. sync_fault('conflict', key='k'); got {marker.args!r}"
-            )
-        try:
-            SyncFaults(server.faults).add(marker.args[0], **marker.kwargs)
-        except (TypeError, ValueError) as exc:
-            raise pytest.UsageError(f"@pytest.mark.sync_fault: {exc}") from None
-    # When the test has a monkeypatch of its own, patch through it: if the test also
-    # monkeypatches the credentials, undoing in one LIFO order restores them right.
-    if "monkeypatch" in request.fixturenames:
-        patcher, owns = request.getfixturevalue("monkeypatch"), False
-    else:
-        patcher, owns = pytest.MonkeyPatch(), True
-    redirect_with(patcher, server.url, server.account_sid, server.auth_token)
-    context = _TestContext(server, patcher, owns)
-    node.stash[_CONTEXT_KEY] = context
-    node.stash[_SERVER_KEY] = server
-    request.addfinalizer(lambda: _deactivate(node, context))
-    return context
-
-
-def _deactivate(node: pytest.Item, context: _TestContext) -> None:
-    del node.stash[_CONTEXT_KEY]
-    del node.stash[_SERVER_KEY]
-    if context.owns_monkeypatch:
-        context.monkeypatch.undo()
-    errors = context.server.take_errors()
-    if errors:
-        raise errors[0]
-
-
 @pytest.fixture
 def sync_server(sync_server_session: SyncServer, request: pytest.FixtureRequest) -> SyncServer:
     """The Sync emulator, with empty state, for this test.
@@ -291,7 +84,7 @@ def sync_server(sync_server_session: SyncServer, request: pytest.FixtureRequest)
     ``.store`` the state, ``.journal`` the requests. An error inside the emulator fails
     the test with its traceback.
     """
-    return _activate(sync_server_session, request).server
+    return activate(sync_server_session, request).server
 
 
 @pytest.fixture
@@ -306,13 +99,13 @@ def sync_faults(sync_server_session: SyncServer, request: pytest.FixtureRequest)
     outlive the test. The same faults can be declared with
     ``@pytest.mark.sync_fault("conflict", key="k")``.
     """
-    return SyncFaults(_activate(sync_server_session, request).server.faults)
+    return SyncFaults(activate(sync_server_session, request).server.faults)
 
 
 @pytest.fixture
 def sync_service(sync_server_session: SyncServer, request: pytest.FixtureRequest) -> ServiceHandle:
     """A fresh Sync Service for this test (``.sid``, ``.url``, ``.friendly_name``)."""
-    context = _activate(sync_server_session, request)
+    context = activate(sync_server_session, request)
     return ServiceHandle(context.server, context.service(request.node.name))
 
 
@@ -327,7 +120,7 @@ def sync_map(sync_server_session: SyncServer, request: pytest.FixtureRequest) ->
     ``@pytest.mark.sync_map(unique_name=..., items={...}, ttl=...)``.
     """
     options = _marker_options(request.node.get_closest_marker("sync_map"))
-    context = _activate(sync_server_session, request)
+    context = activate(sync_server_session, request)
     server = context.server
     service_sid = context.service(request.node.name)
     record = server.store.create_map(
@@ -364,7 +157,7 @@ def sync_webhooks(
     ``received`` (with signatures), ``assert_types(...)``, ``assert_signed(token)``;
     set ``.status = 500`` to make the receiver fail.
     """
-    context = _activate(sync_server_session, request)
+    context = activate(sync_server_session, request)
     receiver = sync_webhook_receiver_session
     receiver.clear()
     context.server.store.update_service(
@@ -419,7 +212,7 @@ def sync_clock(
                 f"got args={marker.args!r} kwargs={marker.kwargs!r}"
             )
         start = marker.args[0] if marker.args else marker.kwargs.get("start")
-    server = _activate(sync_server_session, request).server
+    server = activate(sync_server_session, request).server
     clock = SyncClock(on_move=server.store.collect)
     # time-machine refuses to start while freezegun is active: when the test travels
     # with time-machine itself, freeze nothing up front and drive its traveller.
@@ -464,7 +257,7 @@ def _twilio_client_class() -> type[Client]:
 @pytest.fixture
 def twilio_client(sync_server_session: SyncServer, request: pytest.FixtureRequest) -> Client:
     """An official ``twilio.rest.Client`` wired to the emulator, with its credentials."""
-    sync_server = _activate(sync_server_session, request).server
+    sync_server = activate(sync_server_session, request).server
     client_class = _twilio_client_class()
     client = client_class(sync_server.account_sid, sync_server.auth_token)
     client.region = client.edge = None
@@ -479,7 +272,7 @@ def twilio_async_client(sync_server_session: SyncServer, request: pytest.Fixture
     It opens a short-lived aiohttp session per request, so it works from any event
     loop (``asyncio.run`` in a plain test, or pytest-asyncio) and needs no closing.
     """
-    sync_server = _activate(sync_server_session, request).server
+    sync_server = activate(sync_server_session, request).server
     client_class = _twilio_client_class()
     try:
         from twilio.http.async_http_client import AsyncTwilioHttpClient

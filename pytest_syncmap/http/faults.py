@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .app import Exchange
+    from .exchange import Exchange
 
 __all__ = ["KINDS", "TRANSPORT_KINDS", "Fault", "FaultPlan", "SyncFaults"]
 

@@ -11,14 +11,14 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .errors import SyncError
-from .journal import Journal, JournalEntry
-from .model import ItemRecord, revision_str
-from .render import iso
-from .timecontrol import parse_instant
+from pytest_syncmap.domain.clock import parse_instant
+from pytest_syncmap.domain.errors import SyncError
+from pytest_syncmap.domain.model import ItemRecord, revision_str
+from pytest_syncmap.http.journal import Journal, JournalEntry
+from pytest_syncmap.http.render import iso
 
 if TYPE_CHECKING:
-    from .server import SyncServer
+    from pytest_syncmap.host.server import SyncServer
 
 __all__ = ["MapAssertions"]
 

@@ -15,32 +15,29 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import parse_qsl, quote, unquote_to_bytes, urlencode
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
-from .choices import DEFAULT_CHOICES, Choices
+from pytest_syncmap.domain.choices import DEFAULT_CHOICES, Choices
+from pytest_syncmap.domain.errors import (
+    ItemAlreadyExists,
+    ItemNotFound,
+    MapNotFound,
+    RevisionMismatch,
+    SyncError,
+)
+from pytest_syncmap.domain.model import Store, is_sid, new_sid
+
+from .api import Api, Call, Result
 from .control import CONTROL_PREFIX, ControlPlane
-from .errors import ItemAlreadyExists, ItemNotFound, MapNotFound, RevisionMismatch, SyncError
+from .exchange import Exchange
 from .faults import Fault, FaultPlan, delay_seconds
 from .journal import Journal, JournalEntry
-from .model import Page, Store, is_sid, new_sid, revision_str
-from .params import (
-    decode_page_token,
-    encode_page_token,
-    parse_bool,
-    parse_data,
-    parse_enum,
-    parse_if_match,
-    parse_int,
-    parse_page,
-    parse_page_size,
-    parse_ttl,
-)
-from .render import item_json, list_json, map_json, service_json
+from .params import parse_if_match
+from .resources import ROUTES
+from .routing import Operation, Router
 from .twilio_errors import TwilioError, error_body, from_domain
 
 if TYPE_CHECKING:
@@ -75,55 +72,8 @@ _STATUS_LINES = {
     503: "503 Service Unavailable",
 }
 
-Kind = Literal["services", "service", "maps", "map", "items", "item"]
-
-#: Operation ids as in the OpenAPI spec, by resource kind and method.
-OPERATIONS: dict[Kind, dict[str, str]] = {
-    "services": {"GET": "ListService", "POST": "CreateService"},
-    "service": {"GET": "FetchService", "POST": "UpdateService", "DELETE": "DeleteService"},
-    "maps": {"GET": "ListSyncMap", "POST": "CreateSyncMap"},
-    "map": {"GET": "FetchSyncMap", "POST": "UpdateSyncMap", "DELETE": "DeleteSyncMap"},
-    "items": {"GET": "ListSyncMapItem", "POST": "CreateSyncMapItem"},
-    "item": {
-        "GET": "FetchSyncMapItem",
-        "POST": "UpdateSyncMapItem",
-        "DELETE": "DeleteSyncMapItem",
-    },
-}
-
-
-@dataclass
-class Exchange:
-    """One request the emulator answered, as observers see it."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    form: dict[str, str]
-    headers: dict[str, str]
-    operation: str | None = None
-    if_match: str | None = None
-    service: str | None = None
-    map: str | None = None
-    key: str | None = None
-    status: int = 0
-    code: int | None = None
-    body: bytes = b""
-    response_headers: dict[str, str] = field(default_factory=dict)
-    #: The fault that fired for this request, if any (its kind, or ``canned``).
-    fault: str | None = None
-    revision_before: str | None = None
-
-
-@dataclass
-class _Request:
-    exchange: Exchange
-    base: str
-    raw_path: str
-    if_match: str | None = None
-
-
-_Result = tuple[int, str, dict[str, str]]
+#: The table of every route the API serves.
+ROUTER = Router(ROUTES)
 
 
 class SyncApp:
@@ -148,7 +98,16 @@ class SyncApp:
         #: Every request answered since the last reset.
         self.journal = Journal()
         #: The ``/_syncmap/`` control plane (its reset is the server's, when served).
-        self.control = ControlPlane(self, self.reset)
+        self.control = ControlPlane(
+            store,
+            self.faults,
+            self.journal,
+            account_sid=account_sid,
+            choices=choices,
+            reset=self.reset,
+        )
+        #: What resource handlers are given.
+        self.api = Api(store, account_sid, choices)
         #: Called with every :class:`Exchange` after it is answered.
         self.observers: list[Callable[[Exchange], None]] = []
         token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
@@ -239,8 +198,8 @@ class SyncApp:
             )
         )
 
-    # --------------------------------------------------------------- parsing
-    def _answer(self, environ: WSGIEnvironment, exchange: Exchange) -> _Result:
+    # --------------------------------------------------------------- routing
+    def _answer(self, environ: WSGIEnvironment, exchange: Exchange) -> Result:
         body = _read_body(environ)
         path = _strict_path(environ, exchange.path)
         exchange.path = path
@@ -254,41 +213,42 @@ class SyncApp:
         if path.startswith(CONTROL_PREFIX):
             exchange.operation = "Control " + path[len(CONTROL_PREFIX) :].strip("/")
             return self.control.handle(exchange.method, path, body, _base_url(environ))
-        kind, ids = _route(path)
-        exchange.service, exchange.map, exchange.key = ([*ids, None, None, None])[:3]
-        method = "GET" if exchange.method == "HEAD" else exchange.method
-        operations = OPERATIONS[kind]
-        if method not in operations:
-            raise TwilioError.method_not_allowed(operations)
-        exchange.operation = operations[method]
+        route, params = ROUTER.match(path)
+        op = route.operation(exchange.method)
+        exchange.operation = op.id
+        exchange.service = params.get("service")
+        exchange.map = params.get("map")
+        exchange.key = params.get("key")
         exchange.query = _parse_pairs(
             environ.get("QUERY_STRING", "").encode("latin-1"), "query string"
         )
-        if method == "POST":
+        if exchange.method == "POST":
             exchange.form = _parse_pairs(body, "request body")
-        request = _Request(
+        call = Call(
             exchange=exchange,
+            params=params,
             base=_base_url(environ),
             raw_path=_raw_path(environ, path),
             if_match=parse_if_match(environ.get("HTTP_IF_MATCH")),
         )
-        exchange.if_match = request.if_match
-        if exchange.operation == "CreateSyncMapItem":
+        exchange.if_match = call.if_match
+        if op.id == "CreateSyncMapItem":
             exchange.key = exchange.form.get("Key")
-        if kind == "item" and method != "GET":
-            exchange.revision_before = self.store.peek_revision(ids[0], ids[1], ids[2])
-        handler = getattr(self, "_" + exchange.operation)
+        item_write = op.resource == "map_item" and not op.collection and op.id != "FetchSyncMapItem"
+        if item_write:
+            exchange.revision_before = self.store.peek_revision(
+                params["service"], params["map"], params["key"]
+            )
         try:
             fault = self.faults.pick(exchange, lambda: self._map_names(exchange))
             if fault is not None:
                 exchange.fault = fault.kind
-                shortcut = self._apply_fault(fault, request, environ, kind, ids)
+                shortcut = self._apply_fault(fault, call, op, environ)
                 if shortcut is not None:
                     return shortcut
-            result: _Result = handler(request, *ids)
+            return op.handler(self.api, call)
         except SyncError as exc:
             raise from_domain(exc, self.choices, path) from None
-        return result
 
     # ---------------------------------------------------------------- faults
     def _map_names(self, exchange: Exchange) -> set[str]:
@@ -304,23 +264,21 @@ class SyncApp:
         return names
 
     def _apply_fault(
-        self,
-        fault: Fault,
-        req: _Request,
-        environ: WSGIEnvironment,
-        kind: Kind,
-        ids: list[str],
-    ) -> _Result | None:
+        self, fault: Fault, call: Call, op: Operation, environ: WSGIEnvironment
+    ) -> Result | None:
         """Carry out ``fault``: raise its error, or return an answer, or ``None`` to go on."""
-        path = req.exchange.path
+        exchange, params = call.exchange, call.params
+        path = exchange.path
         if fault.kind == "conflict":
             raise from_domain(
-                RevisionMismatch(ids[-1], req.if_match or "", req.exchange.revision_before or ""),
+                RevisionMismatch(
+                    params.get("key", ""), call.if_match or "", exchange.revision_before or ""
+                ),
                 self.choices,
                 path,
             )
         if fault.kind == "race":
-            service, map_ref, key = ids
+            service, map_ref, key = params["service"], params["map"], params["key"]
             try:
                 current = self.store.get_item(service, map_ref, key)
                 data = fault.options.get("data", current.data)
@@ -329,16 +287,21 @@ class SyncApp:
                 pass  # nothing to race with: the request goes on as it is
             return None
         if fault.kind == "not_found":
-            if kind == "item":
-                raise from_domain(ItemNotFound(ids[1], ids[2]), self.choices, path)
-            if kind in ("map", "items"):
+            if op.resource == "map_item" and not op.collection:
+                raise from_domain(ItemNotFound(params["map"], params["key"]), self.choices, path)
+            if "map" in params:
+                map_ref = params["map"]
                 raise from_domain(
-                    MapNotFound(ids[0], ids[1], by_sid=is_sid(ids[1])), self.choices, path
+                    MapNotFound(params["service"], map_ref, by_sid=is_sid(map_ref)),
+                    self.choices,
+                    path,
                 )
             raise TwilioError.not_found(path)
         if fault.kind == "already_exists":
             raise from_domain(
-                ItemAlreadyExists(ids[-1], req.exchange.form.get("Key", "")), self.choices, path
+                ItemAlreadyExists(params.get("map", ""), exchange.form.get("Key", "")),
+                self.choices,
+                path,
             )
         if fault.kind == "rate_limited":
             err = TwilioError(
@@ -388,243 +351,8 @@ class SyncApp:
                     return
         raise TwilioError(401, 20003, "Authenticate")
 
-    # -------------------------------------------------------------- services
-    def _service_fields(self, form: Mapping[str, str]) -> dict[str, Any]:
-        fields: dict[str, Any] = {}
-        if "FriendlyName" in form:
-            fields["friendly_name"] = form["FriendlyName"] or None
-        if "WebhookUrl" in form:
-            url = form["WebhookUrl"].strip()
-            if url and not url.lower().startswith(("http://", "https://")):
-                raise TwilioError.invalid("WebhookUrl", "must be an absolute http(s) URL")
-            fields["webhook_url"] = url or None
-        for name, attr in (
-            ("WebhooksFromRestEnabled", "webhooks_from_rest_enabled"),
-            ("ReachabilityWebhooksEnabled", "reachability_webhooks_enabled"),
-            ("AclEnabled", "acl_enabled"),
-            ("ReachabilityDebouncingEnabled", "reachability_debouncing_enabled"),
-        ):
-            value = parse_bool(form, name)
-            if value is not None:
-                fields[attr] = value
-        window = parse_int(form, "ReachabilityDebouncingWindow", 1000, 30000)
-        if window is not None:
-            fields["reachability_debouncing_window"] = window
-        return fields
-
-    def _CreateService(self, req: _Request) -> _Result:
-        rec = self.store.create_service(**self._service_fields(req.exchange.form))
-        return 201, _dumps(service_json(rec, req.base, self.account_sid)), {}
-
-    def _FetchService(self, req: _Request, service: str) -> _Result:
-        rec = self.store.get_service(service)
-        return 200, _dumps(service_json(rec, req.base, self.account_sid)), {}
-
-    def _UpdateService(self, req: _Request, service: str) -> _Result:
-        rec = self.store.update_service(service, **self._service_fields(req.exchange.form))
-        return 200, _dumps(service_json(rec, req.base, self.account_sid)), {}
-
-    def _DeleteService(self, req: _Request, service: str) -> _Result:
-        self.store.delete_service(service)
-        return 204, "", {}
-
-    def _ListService(self, req: _Request) -> _Result:
-        size, page_no, after, before, _ = self._paging(req, int)
-        page = self.store.list_services(limit=size, after=after, before=before)
-        records = [_dumps(service_json(r, req.base, self.account_sid)) for r in page.records]
-        return 200, self._list(req, "services", records, page, size, page_no, []), {}
-
-    # ------------------------------------------------------------------ maps
-    def _CreateSyncMap(self, req: _Request, service: str) -> _Result:
-        form = req.exchange.form
-        unique_name = form.get("UniqueName")
-        ttl = parse_ttl(form, "CollectionTtl", "Ttl")
-        rec = self.store.create_map(service, unique_name=unique_name, ttl=ttl)
-        return 201, _dumps(map_json(rec, req.base, self.account_sid)), {}
-
-    def _FetchSyncMap(self, req: _Request, service: str, map_ref: str) -> _Result:
-        rec = self.store.get_map(service, map_ref)
-        return 200, _dumps(map_json(rec, req.base, self.account_sid)), {}
-
-    def _UpdateSyncMap(self, req: _Request, service: str, map_ref: str) -> _Result:
-        ttl = parse_ttl(req.exchange.form, "CollectionTtl", "Ttl")
-        rec = self.store.update_map(service, map_ref, ttl=ttl)
-        return 200, _dumps(map_json(rec, req.base, self.account_sid)), {}
-
-    def _DeleteSyncMap(self, req: _Request, service: str, map_ref: str) -> _Result:
-        self.store.delete_map(service, map_ref)
-        return 204, "", {}
-
-    def _ListSyncMap(self, req: _Request, service: str) -> _Result:
-        size, page_no, after, before, _ = self._paging(req, int)
-        page = self.store.list_maps(service, limit=size, after=after, before=before)
-        records = [_dumps(map_json(r, req.base, self.account_sid)) for r in page.records]
-        return 200, self._list(req, "maps", records, page, size, page_no, []), {}
-
-    # ----------------------------------------------------------------- items
-    def _CreateSyncMapItem(self, req: _Request, service: str, map_ref: str) -> _Result:
-        form = req.exchange.form
-        key = form.get("Key")
-        if key is None:
-            raise TwilioError.missing("Key")
-        raw = form.get("Data")
-        if raw is None:
-            raise TwilioError.missing("Data")
-        data = parse_data(raw)
-        ttl = parse_ttl(form, "ItemTtl", "Ttl")
-        collection_ttl = parse_ttl(form, "CollectionTtl")
-        rec = self.store.create_item(
-            service, map_ref, key, data, ttl=ttl, collection_ttl=collection_ttl
-        )
-        return 201, item_json(rec, req.base, self.account_sid), {"ETag": revision_str(rec.revision)}
-
-    def _FetchSyncMapItem(self, req: _Request, service: str, map_ref: str, key: str) -> _Result:
-        rec = self.store.get_item(service, map_ref, key)
-        return 200, item_json(rec, req.base, self.account_sid), {"ETag": revision_str(rec.revision)}
-
-    def _UpdateSyncMapItem(self, req: _Request, service: str, map_ref: str, key: str) -> _Result:
-        form = req.exchange.form
-        data = parse_data(form["Data"]) if "Data" in form else None
-        ttl = parse_ttl(form, "ItemTtl", "Ttl")
-        collection_ttl = parse_ttl(form, "CollectionTtl")
-        rec = self.store.update_item(
-            service,
-            map_ref,
-            key,
-            data=data,
-            ttl=ttl,
-            collection_ttl=collection_ttl,
-            if_match=req.if_match,
-        )
-        return 200, item_json(rec, req.base, self.account_sid), {"ETag": revision_str(rec.revision)}
-
-    def _DeleteSyncMapItem(self, req: _Request, service: str, map_ref: str, key: str) -> _Result:
-        self.store.delete_item(service, map_ref, key, if_match=req.if_match)
-        return 204, "", {}
-
-    def _ListSyncMapItem(self, req: _Request, service: str, map_ref: str) -> _Result:
-        query = req.exchange.query
-        order = parse_enum(query, "Order", ("asc", "desc"))
-        bounds = parse_enum(query, "Bounds", ("inclusive", "exclusive"))
-        size, page_no, after, before, before_inclusive = self._paging(req, str)
-        _, page = self.store.list_items(
-            service,
-            map_ref,
-            limit=size,
-            descending=order == "desc",
-            start=query.get("From"),
-            start_inclusive=bounds == "inclusive",
-            after=after,
-            before=before,
-            before_inclusive=before_inclusive,
-        )
-        records = [item_json(r, req.base, self.account_sid) for r in page.records]
-        filters: list[tuple[str, str]] = [
-            (name, query[name]) for name in ("Order", "From", "Bounds") if name in query
-        ]
-        return 200, self._list(req, "items", records, page, size, page_no, filters), {}
-
-    # ---------------------------------------------------------------- paging
-    def _paging(
-        self, req: _Request, kind: type[str] | type[int]
-    ) -> tuple[int, int, Any, Any, bool]:
-        """PageSize, Page, and the cursor: after / before (inclusive or not)."""
-        query = req.exchange.query
-        size = parse_page_size(query, self.choices)
-        page_no = parse_page(query)
-        after = before = None
-        inclusive = False
-        token = query.get("PageToken")
-        if token:
-            direction, position = decode_page_token(token, kind)
-            if direction == "next":
-                after = position
-            else:
-                before, inclusive = position, direction == "previous_inclusive"
-                if inclusive and isinstance(position, int):
-                    # Creation numbers are integers: "up to n" is "before n + 1".
-                    before, inclusive = position + 1, False
-        return size, page_no, after, before, inclusive
-
-    def _list(
-        self,
-        req: _Request,
-        key: str,
-        records: list[str],
-        page: Page[Any],
-        size: int,
-        page_no: int,
-        filters: list[tuple[str, str]],
-    ) -> str:
-        prefix = f"{req.base}{req.raw_path}?"
-
-        def url(number: int, token: str | None) -> str:
-            params = [*filters, ("PageSize", str(size)), ("Page", str(number))]
-            if token is not None:
-                params.append(("PageToken", token))
-            return prefix + urlencode(params)
-
-        current_token = req.exchange.query.get("PageToken") or None
-        meta = {
-            "first_page_url": url(0, None),
-            "key": key,
-            "next_page_url": (
-                url(page_no + 1, encode_page_token("next", page.last))
-                if page.has_next and page.last is not None
-                else None
-            ),
-            "page": page_no,
-            "page_size": size,
-            "previous_page_url": (
-                url(
-                    max(page_no - 1, 0),
-                    encode_page_token(
-                        "previous_inclusive" if page.first_inclusive else "previous", page.first
-                    ),
-                )
-                if page.has_previous and page.first is not None
-                else None
-            ),
-            "url": url(page_no, current_token),
-        }
-        return list_json(key, records, meta)
-
 
 # ------------------------------------------------------------------ helpers
-def _dumps(value: dict[str, Any]) -> str:
-    return json.dumps(value)
-
-
-def _route(path: str) -> tuple[Kind, list[str]]:
-    """Resource kind and path ids; any other path is Twilio's 404 / 20404."""
-    parts = path.split("/")
-    n = len(parts)
-    if n < 3 or parts[0] != "" or parts[1] != "v1" or parts[2] != "Services":
-        raise TwilioError.not_found(path)
-    if n == 3:
-        return "services", []
-    if parts[3] == "":
-        raise TwilioError.not_found(path)
-    if n == 4:
-        return "service", [parts[3]]
-    if parts[4] != "Maps":
-        raise TwilioError.not_found(path)
-    if n == 5:
-        return "maps", [parts[3]]
-    if parts[5] == "":
-        raise TwilioError.not_found(path)
-    if n == 6:
-        return "map", [parts[3], parts[5]]
-    if parts[6] != "Items":
-        raise TwilioError.not_found(path)
-    if n == 7:
-        return "items", [parts[3], parts[5]]
-    key = "/".join(parts[7:])
-    if key == "":
-        raise TwilioError.not_found(path)
-    return "item", [parts[3], parts[5], key]
-
-
 def _strict_path(environ: WSGIEnvironment, path_info: str) -> str:
     """The percent-decoded path, refusing bytes that are not UTF-8 (404 / 20404).
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from .model import ItemRecord, MapRecord, ServiceRecord, revision_str
+from pytest_syncmap.domain.model import ItemRecord, MapRecord, ServiceRecord, revision_str
 
 __all__ = ["iso", "item_json", "list_json", "map_json", "service_json"]
 

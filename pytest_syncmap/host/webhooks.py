@@ -35,8 +35,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from .journal import Journal, JournalEntry
-from .model import SyncEvent, revision_str
+from pytest_syncmap.domain.model import SyncEvent, revision_str
+from pytest_syncmap.http.journal import Journal, JournalEntry
 
 __all__ = ["WebhookDispatcher", "compute_signature", "event_params"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from .choices import Choices
-from .errors import (
+from pytest_syncmap.domain.choices import Choices
+from pytest_syncmap.domain.errors import (
     DataTooLarge,
     InvalidData,
     InvalidKey,

@@ -31,16 +31,18 @@ import dataclasses
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .clock import FixedClock, WallClock
-from .errors import SyncError
-from .render import iso, map_json
-from .timecontrol import parse_instant
+from pytest_syncmap.domain.choices import Choices
+from pytest_syncmap.domain.clock import FixedClock, WallClock, parse_instant
+from pytest_syncmap.domain.errors import SyncError
+from pytest_syncmap.domain.model import Store
+
+from .faults import FaultPlan
+from .journal import Journal
+from .render import iso
+from .resources.maps import map_json
 from .twilio_errors import TwilioError, from_domain
-
-if TYPE_CHECKING:
-    from .app import SyncApp
 
 __all__ = ["CONTROL_PREFIX", "ControlPlane"]
 
@@ -50,10 +52,23 @@ _Result = tuple[int, str, dict[str, str]]
 
 
 class ControlPlane:
-    """Answers ``/_syncmap/...`` requests for one :class:`~pytest_syncmap.app.SyncApp`."""
+    """Answers ``/_syncmap/...`` requests for one emulator's state, faults and journal."""
 
-    def __init__(self, app: SyncApp, reset: Callable[[], None]) -> None:
-        self.app = app
+    def __init__(
+        self,
+        store: Store,
+        faults: FaultPlan,
+        journal: Journal,
+        *,
+        account_sid: str,
+        choices: Choices,
+        reset: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.faults = faults
+        self.journal = journal
+        self.account_sid = account_sid
+        self.choices = choices
         self._reset = reset
 
     def handle(self, method: str, path: str, body: bytes, base: str) -> _Result:
@@ -91,14 +106,14 @@ class ControlPlane:
         return _json(200, {"reset": True})
 
     def _clock_state(self) -> dict[str, Any]:
-        clock = self.app.store.clock
+        clock = self.store.clock
         return {"now": iso(clock.now()), "frozen": isinstance(clock, FixedClock)}
 
     def _get_clock(self, payload: dict[str, Any], base: str) -> _Result:
         return _json(200, self._clock_state())
 
     def _post_clock(self, payload: dict[str, Any], base: str) -> _Result:
-        store = self.app.store
+        store = self.store
         unknown = set(payload) - {"now", "advance", "frozen"}
         if unknown:
             raise TwilioError.invalid(", ".join(sorted(unknown)), "unknown clock setting")
@@ -130,7 +145,7 @@ class ControlPlane:
                 "fired": f.fired,
                 "description": f.describe(),
             }
-            for f in self.app.faults.faults
+            for f in self.faults.faults
         ]
         return _json(200, {"faults": faults})
 
@@ -143,20 +158,20 @@ class ControlPlane:
         # A fault added from another process is not this test's to expect.
         settings.setdefault("expect_fired", False)
         try:
-            fault = self.app.faults.add(kind, **settings)
+            fault = self.faults.add(kind, **settings)
         except (TypeError, ValueError) as exc:
             raise TwilioError.invalid("kind", str(exc)) from None
         return _json(201, {"kind": fault.kind, "description": fault.describe()})
 
     def _delete_faults(self, payload: dict[str, Any], base: str) -> _Result:
-        self.app.faults.clear()
+        self.faults.clear()
         return 204, "", {}
 
     def _get_journal(self, payload: dict[str, Any], base: str) -> _Result:
-        return _json(200, {"entries": [dataclasses.asdict(e) for e in self.app.journal.entries]})
+        return _json(200, {"entries": [dataclasses.asdict(e) for e in self.journal.entries]})
 
     def _post_seed(self, payload: dict[str, Any], base: str) -> _Result:
-        store = self.app.store
+        store = self.store
         service = str(payload.get("service", "default"))
         items = payload.get("items", {})
         if not isinstance(items, dict):
@@ -172,10 +187,10 @@ class ControlPlane:
                 store.put_item(service, record.sid, str(key), data)
             record = store.get_map(service, record.sid)
         except SyncError as exc:
-            raise from_domain(exc, self.app.choices, CONTROL_PREFIX + "seed") from None
+            raise from_domain(exc, self.choices, CONTROL_PREFIX + "seed") from None
         except (TypeError, ValueError) as exc:
             raise TwilioError.invalid("seed", str(exc)) from None
-        return _json(201, map_json(record, base, self.app.account_sid))
+        return _json(201, map_json(record, base, self.account_sid))
 
 
 def _json(status: int, value: Any) -> _Result:

@@ -23,24 +23,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pytest_syncmap.domain.clock import parse_instant
+
 __all__ = ["SyncClock", "parse_instant"]
-
-
-def parse_instant(value: datetime | str) -> datetime:
-    """An aware UTC datetime from a datetime (naive = UTC) or an ISO 8601 string."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError(
-                f"cannot read {value!r} as an instant; use ISO 8601, e.g. '2025-01-31T12:00:00Z'"
-            ) from None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 def _active_freezegun() -> Any:

@@ -15,9 +15,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from .choices import Choices
-from .errors import InvalidData, InvalidTtl
-from .model import MAX_TTL
+from pytest_syncmap.domain.choices import Choices
+from pytest_syncmap.domain.errors import InvalidData, InvalidTtl
+from pytest_syncmap.domain.model import MAX_TTL
+
 from .twilio_errors import TwilioError
 
 __all__ = [

@@ -34,14 +34,15 @@ from pytest_httpserver import HTTPServer
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from .app import TRANSPORT_KEY, Exchange, SyncApp
-from .choices import DEFAULT_CHOICES, Choices
-from .clock import Clock
-from .control import ControlPlane
-from .faults import FaultPlan
-from .journal import Journal
-from .model import Store
-from .twilio_errors import generic_code, more_info
+from pytest_syncmap.domain.choices import DEFAULT_CHOICES, Choices
+from pytest_syncmap.domain.clock import Clock
+from pytest_syncmap.domain.model import Store
+from pytest_syncmap.http.app import TRANSPORT_KEY, Exchange, SyncApp
+from pytest_syncmap.http.control import ControlPlane
+from pytest_syncmap.http.faults import FaultPlan
+from pytest_syncmap.http.journal import Journal
+from pytest_syncmap.http.twilio_errors import generic_code, more_info
+
 from .webhooks import WebhookDispatcher
 
 if TYPE_CHECKING:
@@ -151,7 +152,14 @@ class SyncServer(HTTPServer):
             choices=choices,
             on_error=self._record_error,
         )
-        self.app.control = ControlPlane(self.app, self.reset)
+        self.app.control = ControlPlane(
+            self.store,
+            self.app.faults,
+            self.app.journal,
+            account_sid=account_sid,
+            choices=choices,
+            reset=self.reset,
+        )
         #: Delivers Sync webhooks for Services that ask for them.
         self.webhooks = WebhookDispatcher(account_sid, auth_token, self.app.journal)
         self.store.listeners.append(self.webhooks.on_event)

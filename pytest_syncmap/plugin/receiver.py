@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
-from .webhooks import compute_signature
+from pytest_syncmap.host.webhooks import compute_signature
 
 __all__ = ["ReceivedWebhook", "WebhookReceiver"]
 

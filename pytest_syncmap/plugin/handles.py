@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from pytest_syncmap.domain.errors import ItemNotFound, MapNotFound, ServiceNotFound
+from pytest_syncmap.domain.model import ItemRecord, MapRecord, ServiceRecord
+
 from .assertions import MapAssertions
-from .errors import ItemNotFound, MapNotFound, ServiceNotFound
-from .model import ItemRecord, MapRecord, ServiceRecord
 
 if TYPE_CHECKING:
-    from .server import SyncServer
+    from pytest_syncmap.host.server import SyncServer
 
 __all__ = ["MapHandle", "ServiceHandle"]
 

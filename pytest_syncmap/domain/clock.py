@@ -15,7 +15,7 @@ import time
 from datetime import datetime, timezone
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "FixedClock", "WallClock"]
+__all__ = ["Clock", "FixedClock", "WallClock", "parse_instant"]
 
 
 @runtime_checkable
@@ -59,3 +59,20 @@ class FixedClock:
 
     def __repr__(self) -> str:
         return f"FixedClock({self._now.isoformat()})"
+
+
+def parse_instant(value: datetime | str) -> datetime:
+    """An aware UTC datetime from a datetime (naive = UTC) or an ISO 8601 string."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"cannot read {value!r} as an instant; use ISO 8601, e.g. '2025-01-31T12:00:00Z'"
+            ) from None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)

@@ -1,0 +1,101 @@
+"""List pages: reading ``PageSize``/``Page``/``PageToken``, and writing the ``meta`` block.
+
+Every list operation reads the same three parameters and answers the same envelope
+(``SYNC_API.md`` 3.10): ``{<key>: [...], "meta": {first_page_url, key, next_page_url,
+page, page_size, previous_page_url, url}}``. The ``meta`` URLs are absolute on the
+emulator, echo the path and the filters the client sent, and carry an opaque cursor
+(``PageToken``) rather than an offset, so pages stay correct while records come and go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from pytest_syncmap.domain.choices import Choices
+from pytest_syncmap.domain.model import Page
+
+from .api import Call
+from .params import decode_page_token, encode_page_token, parse_page, parse_page_size
+from .render import list_json
+
+__all__ = ["Paging", "list_page", "read_paging"]
+
+
+@dataclass(frozen=True)
+class Paging:
+    """What a list request asked for: page size, page number and cursor."""
+
+    size: int
+    page_no: int
+    #: Continue after this position (next page) ...
+    after: Any = None
+    #: ... or end before it (previous page), including it when ``before_inclusive``.
+    before: Any = None
+    before_inclusive: bool = False
+
+
+def read_paging(call: Call, choices: Choices, kind: type[str] | type[int]) -> Paging:
+    """``PageSize``, ``Page`` and the ``PageToken`` cursor (positions of type ``kind``)."""
+    query = call.query
+    size = parse_page_size(query, choices)
+    page_no = parse_page(query)
+    after = before = None
+    inclusive = False
+    token = query.get("PageToken")
+    if token:
+        direction, position = decode_page_token(token, kind)
+        if direction == "next":
+            after = position
+        else:
+            before, inclusive = position, direction == "previous_inclusive"
+            if inclusive and isinstance(position, int):
+                # Positions that are integers: "up to n" is "before n + 1".
+                before, inclusive = position + 1, False
+    return Paging(size, page_no, after, before, inclusive)
+
+
+def list_page(
+    call: Call,
+    key: str,
+    records: list[str],
+    page: Page[Any],
+    paging: Paging,
+    filters: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The list envelope: the records (JSON texts) under ``key``, and ``meta``."""
+    prefix = f"{call.base}{call.raw_path}?"
+    size, page_no = paging.size, paging.page_no
+
+    def url(number: int, token: str | None) -> str:
+        params = [*filters, ("PageSize", str(size)), ("Page", str(number))]
+        if token is not None:
+            params.append(("PageToken", token))
+        return prefix + urlencode(params)
+
+    current_token = call.query.get("PageToken") or None
+    meta = {
+        "first_page_url": url(0, None),
+        "key": key,
+        "next_page_url": (
+            url(page_no + 1, encode_page_token("next", page.last))
+            if page.has_next and page.last is not None
+            else None
+        ),
+        "page": page_no,
+        "page_size": size,
+        "previous_page_url": (
+            url(
+                max(page_no - 1, 0),
+                encode_page_token(
+                    "previous_inclusive" if page.first_inclusive else "previous", page.first
+                ),
+            )
+            if page.has_previous and page.first is not None
+            else None
+        ),
+        "url": url(page_no, current_token),
+    }
+    return list_json(key, records, meta)

@@ -1,0 +1,103 @@
+"""What one test holds of the emulator, and the session's configuration.
+
+Every fixture of the plugin activates one shared per-test context instead of depending
+on one another, which keeps the per-test cost to a single function fixture (pytest
+charges for each fixture that takes ``request``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from pytest_syncmap.domain.choices import DEFAULT_CHOICES, Choices
+from pytest_syncmap.host.server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
+from pytest_syncmap.http.faults import SyncFaults
+
+from .redirect import redirect_with
+
+__all__ = ["SERVER_KEY", "ActiveTest", "ServerConfig", "activate"]
+
+#: The emulator a running test uses, for the reporting hooks.
+SERVER_KEY = pytest.StashKey[SyncServer]()
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerConfig:
+    """How the session's emulator is set up; override ``sync_server_config`` to change it."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    account_sid: str = ACCOUNT_SID
+    auth_token: str = AUTH_TOKEN
+    choices: Choices = DEFAULT_CHOICES
+    #: Seconds expired objects stay readable (0: exact expiry); see ``SyncServer.expiry_lag``.
+    expiry_lag: float = 0
+
+
+class ActiveTest:
+    """What one test holds of the emulator: its reset state, redirect and Service."""
+
+    __slots__ = ("monkeypatch", "owns_monkeypatch", "server", "service_sid")
+
+    def __init__(self, server: SyncServer, patcher: pytest.MonkeyPatch, owns: bool) -> None:
+        self.server = server
+        self.monkeypatch = patcher
+        self.owns_monkeypatch = owns
+        self.service_sid: str | None = None
+
+    def service(self, name: str) -> str:
+        """The test's Service, created on first use."""
+        if self.service_sid is None:
+            record = self.server.store.create_service(friendly_name=name[:255])
+            self.service_sid = record.sid
+        return self.service_sid
+
+
+CONTEXT_KEY = pytest.StashKey[ActiveTest]()
+
+
+def activate(server: SyncServer, request: pytest.FixtureRequest) -> ActiveTest:
+    """Reset the emulator and redirect twilio clients for this test, once.
+
+    Every fixture of the plugin calls this instead of depending on one another, which
+    keeps the per-test cost to a single function fixture (pytest charges for each).
+    """
+    node = request.node
+    context: ActiveTest | None = node.stash.get(CONTEXT_KEY, None)
+    if context is not None:
+        return context
+    server.reset()
+    for marker in reversed(list(node.iter_markers("sync_fault"))):
+        if len(marker.args) != 1:
+            raise pytest.UsageError(
+                "@pytest.mark.sync_fault takes the fault kind as its one positional "
+                f"argument, e.g. sync_fault('conflict', key='k'); got {marker.args!r}"
+            )
+        try:
+            SyncFaults(server.faults).add(marker.args[0], **marker.kwargs)
+        except (TypeError, ValueError) as exc:
+            raise pytest.UsageError(f"@pytest.mark.sync_fault: {exc}") from None
+    # When the test has a monkeypatch of its own, patch through it: if the test also
+    # monkeypatches the credentials, undoing in one LIFO order restores them right.
+    if "monkeypatch" in request.fixturenames:
+        patcher, owns = request.getfixturevalue("monkeypatch"), False
+    else:
+        patcher, owns = pytest.MonkeyPatch(), True
+    redirect_with(patcher, server.url, server.account_sid, server.auth_token)
+    context = ActiveTest(server, patcher, owns)
+    node.stash[CONTEXT_KEY] = context
+    node.stash[SERVER_KEY] = server
+    request.addfinalizer(lambda: _deactivate(node, context))
+    return context
+
+
+def _deactivate(node: pytest.Item, context: ActiveTest) -> None:
+    del node.stash[CONTEXT_KEY]
+    del node.stash[SERVER_KEY]
+    if context.owns_monkeypatch:
+        context.monkeypatch.undo()
+    errors = context.server.take_errors()
+    if errors:
+        raise errors[0]
