@@ -364,7 +364,6 @@ def test_huge_page_size_is_clamped(sync_server, sync_map):
     [
         ("Order", "ASC"),
         ("Order", "descending"),
-        ("Order", ""),
         ("Bounds", "INCLUSIVE"),
         ("Bounds", "incl"),
         ("Bounds", "open"),
@@ -376,6 +375,19 @@ def test_bad_list_enum_or_page(sync_server, sync_map, name, value):
     with unchanged(sync_map):
         resp = get(sync_map.items_url, sync_server, **{name: value})
         assert_twilio_error(resp, 400, 20001, name)
+
+
+@pytest.mark.sync_map(items={"a": {}, "b": {}, "c": {}})
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_empty_list_parameters_count_as_not_sent(sync_server, sync_map, order):
+    """``From=``, ``Bounds=`` and ``Order=`` sent empty mean what leaving them out means."""
+    expected = ["a", "b", "c"] if order == "asc" else ["c", "b", "a"]
+    resp = get(sync_map.items_url, sync_server, Order=order, From="", Bounds="")
+    assert resp.status_code == 200, resp.text
+    assert [item["key"] for item in resp.json()["items"]] == expected
+    assert "From=" not in resp.json()["meta"]["url"]
+    resp = get(sync_map.items_url, sync_server, Order="")
+    assert [item["key"] for item in resp.json()["items"]] == ["a", "b", "c"]
 
 
 @pytest.mark.parametrize(

@@ -458,6 +458,32 @@ def test_update_if_match_forms(sync_server, sync_map, template, matches):
 
 
 @pytest.mark.sync_map(items={"k": {"v": 0}})
+@pytest.mark.parametrize(
+    ("method", "path", "form", "status"),
+    [
+        ("GET", "/Items/k", None, 200),
+        ("GET", "/Items", None, 200),
+        ("POST", "/Items", {"Key": "new", "Data": "{}"}, 201),
+        ("GET", "", None, 200),
+        ("POST", "", {"Ttl": "60"}, 200),
+    ],
+    ids=["fetch-item", "list-items", "create-item", "fetch-map", "update-map"],
+)
+@pytest.mark.parametrize("header", ["not a revision!", "999"])
+def test_if_match_is_ignored_where_twilio_does_not_read_it(
+    sync_server, sync_map, method, path, form, status, header
+):
+    """Only item update and delete read If-Match; elsewhere any value is ignored."""
+    url = sync_map.url + path
+    kwargs: dict[str, Any] = {"headers": {"If-Match": header}}
+    if form is not None:
+        kwargs["data"] = form
+    response = raw(sync_server, method, url, **kwargs)
+    assert response.status_code == status, response.text
+    assert sync_map["k"] == {"v": 0}
+
+
+@pytest.mark.sync_map(items={"k": {"v": 0}})
 @pytest.mark.parametrize("method", ["POST", "DELETE"])
 def test_malformed_if_match_is_400_54003(sync_server, sync_map, method):
     kwargs: dict[str, Any] = {"headers": {"If-Match": "not a revision!"}}

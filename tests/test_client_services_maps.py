@@ -430,8 +430,8 @@ def test_duplicate_unique_name_is_409_54301(twilio_client, sync_service):
 
 @pytest.mark.parametrize(
     "unique_name",
-    ["", "x" * 321, "MP" + "a" * 32, "IS" + "0123456789abcdef" * 2],
-    ids=["empty", "321-chars", "map-sid-shaped", "service-sid-shaped"],
+    ["", "x" * 321, "MP" + "a" * 32, "IS" + "0123456789abcdef" * 2, "a/b", "/"],
+    ids=["empty", "321-chars", "map-sid-shaped", "service-sid-shaped", "slash", "only-slash"],
 )
 def test_invalid_unique_name_is_400_54302(twilio_client, sync_service, unique_name):
     maps = twilio_client.sync.v1.services(sync_service.sid).sync_maps
@@ -439,6 +439,18 @@ def test_invalid_unique_name_is_400_54302(twilio_client, sync_service, unique_na
         maps.create(unique_name=unique_name)
     assert (exc.value.status, exc.value.code) == (400, 54302)
     assert maps.list() == []
+    if "/" in unique_name:
+        assert "'/'" in exc.value.msg  # says why a name Twilio might take is refused
+
+
+def test_unique_name_with_slash_is_stored_when_the_choice_allows_it():
+    """``Choices(unique_name_slash="allow")`` stores the name; only the SID addresses it."""
+    from pytest_syncmap import Choices, SyncServer
+
+    with SyncServer(choices=Choices(unique_name_slash="allow")) as server:
+        record = server.store.create_map("default", unique_name="a/b")
+        assert record.unique_name == "a/b"
+        assert server.store.get_map("default", record.sid).unique_name == "a/b"
 
 
 @pytest.mark.parametrize("method", ["fetch", "update", "delete"])

@@ -394,3 +394,24 @@ def test_standalone_rejects_non_hex_account_sid(launch):
     line = first_line(proc)
     assert "listening" not in line
     assert proc.wait(timeout=TIMEOUT) == 2
+
+
+# ==================================================================== headers
+def test_every_answer_says_nosniff(private_server):
+    """Success, Twilio error, canned answer and unparseable request alike."""
+    base, auth = private_server.url, private_server.auth
+    answers = [
+        requests.get(f"{base}/v1/Services", auth=auth, timeout=TIMEOUT),
+        requests.get(f"{base}/v1/Nope", auth=auth, timeout=TIMEOUT),
+        requests.get(f"{base}/v1/Services", timeout=TIMEOUT),
+    ]
+    private_server.expect_oneshot_request("/canned").respond_with_json({"ok": True})
+    answers.append(requests.get(f"{base}/canned", timeout=TIMEOUT))
+    assert [a.status_code for a in answers] == [200, 404, 401, 200]
+    for answer in answers:
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    with socket.create_connection(("127.0.0.1", private_server.port), timeout=TIMEOUT) as sock:
+        sock.sendall(b"NOT A REQUEST LINE\r\n\r\n")
+        head = sock.recv(65536).decode("latin-1")
+    assert re.match(r"HTTP/1\.[01] 400 ", head), head
+    assert "X-Content-Type-Options: nosniff" in head

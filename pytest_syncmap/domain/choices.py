@@ -26,6 +26,14 @@ class Choices:
     #: Q2: same disagreement for Map unique names; the real backend says 1-320.
     unique_name_max_length: int = 320
 
+    #: A unique name holding ``/``. No source says whether Twilio accepts one, but no
+    #: client can address it afterwards: twilio-python puts the name raw into the path
+    #: (``Maps/a/b``), twilio-node refuses path parameters with ``/``, and a decoded
+    #: path cannot tell ``a%2Fb`` from two segments. Creating an object that then
+    #: answers 404 to every request would hide the mistake, so it is refused with
+    #: 400 / 54302 at create; ``"allow"`` stores it (addressable by SID only).
+    unique_name_slash: Literal["refuse", "allow"] = "refuse"
+
     #: Data limit: "16 KiB of JSON serialized to a UTF-8 string" (limits page). We
     #: measure the compact serialisation (no spaces, raw UTF-8) of the parsed object,
     #: so the answer does not depend on whether the client sent ``", "`` separators

@@ -74,15 +74,17 @@ class UniqueNameTaken(SyncError):
 
 
 class InvalidUniqueName(SyncError):
-    """Empty, too long, or shaped like a SID."""
+    """Empty, too long, shaped like a SID, or (by choice) holding ``/``."""
 
-    def __init__(self, unique_name: str, max_length: int) -> None:
+    def __init__(self, unique_name: str, max_length: int, *, slash: bool = False) -> None:
         super().__init__(
             f"Invalid unique name {unique_name[:40]!r}: expected a string with length "
             f"1-{max_length} not matching the SID pattern [A-Z]{{2}}[a-f0-9]{{32}}"
+            + (" and without '/'" if slash else "")
         )
         self.unique_name = unique_name
         self.max_length = max_length
+        self.slash = slash
 
 
 class InvalidKey(SyncError):

@@ -539,7 +539,7 @@ class Store:
     ) -> MapRecord:
         """Create a Map, optionally with a unique name and a TTL in seconds."""
         if unique_name is not None:
-            _check_unique_name(unique_name, self.choices.unique_name_max_length)
+            _check_unique_name(unique_name, self.choices)
         check_ttl("CollectionTtl", ttl)
         with self._lock:
             now = self.clock.now()
@@ -954,9 +954,12 @@ def _check_key(key: str, max_length: int) -> None:
         raise InvalidKey(str(key), max_length)
 
 
-def _check_unique_name(name: str, max_length: int) -> None:
+def _check_unique_name(name: str, choices: Choices) -> None:
+    max_length = choices.unique_name_max_length
     if not 1 <= len(name) <= max_length or is_sid(name):
         raise InvalidUniqueName(name, max_length)
+    if "/" in name and choices.unique_name_slash == "refuse":
+        raise InvalidUniqueName(name, max_length, slash=True)
 
 
 def _check_service_fields(fields: Mapping[str, Any]) -> None:

@@ -109,6 +109,7 @@ class _TwilioRequestHandler(WSGIRequestHandler):
             self.send_response(code, message)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD" and code >= 200 and code not in (204, 304):
@@ -280,6 +281,7 @@ class SyncServer(HTTPServer):
         if handler is None:
             return None
         response = handler.respond(request)
+        response.headers["X-Content-Type-Options"] = "nosniff"
         self.app.record(
             Exchange(
                 method=request.method,

@@ -138,6 +138,7 @@ class SyncApp:
             headers = {}
         payload = body.encode()
         headers["Twilio-Request-Id"] = new_sid("RQ")
+        headers["X-Content-Type-Options"] = "nosniff"
         if status != 204:
             headers["Content-Type"] = "application/json"
         headers["Content-Length"] = str(len(payload))
@@ -229,7 +230,7 @@ class SyncApp:
             params=params,
             base=_base_url(environ),
             raw_path=_raw_path(environ, path),
-            if_match=parse_if_match(environ.get("HTTP_IF_MATCH")),
+            if_match=parse_if_match(environ.get("HTTP_IF_MATCH")) if op.if_match else None,
         )
         exchange.if_match = call.if_match
         if op.id == "CreateSyncMapItem":

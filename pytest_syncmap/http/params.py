@@ -95,9 +95,12 @@ def parse_int(form: Mapping[str, str], name: str, low: int, high: int) -> int | 
 
 
 def parse_enum(query: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
-    """A query parameter from a closed set; the first allowed value is the default."""
+    """A query parameter from a closed set; the first allowed value is the default.
+
+    An empty value counts as not sent, as for every other parameter.
+    """
     raw = query.get(name)
-    if raw is None:
+    if not raw:
         return allowed[0]
     if raw not in allowed:
         raise TwilioError.invalid(name, f"must be one of {', '.join(allowed)}")

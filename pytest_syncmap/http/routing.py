@@ -36,6 +36,9 @@ class Operation:
     resource: str
     #: Whether the path names the collection (list/create) rather than one resource.
     collection: bool = False
+    #: Whether the operation reads ``If-Match`` (the spec declares it); elsewhere the
+    #: header is ignored, whatever it holds.
+    if_match: bool = False
 
 
 @dataclass(frozen=True)

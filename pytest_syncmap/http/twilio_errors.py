@@ -117,7 +117,12 @@ def from_domain(exc: SyncError, choices: Choices, path: str) -> TwilioError:
             400,
             54302,
             f"Invalid unique name. Expected a string with length 1-{exc.max_length} "
-            "not matching the SID pattern [A-Z]{2}[a-f0-9]{32}",
+            "not matching the SID pattern [A-Z]{2}[a-f0-9]{32}"
+            + (
+                " (pytest-syncmap refuses '/': no client could address the name in a path)"
+                if exc.slash
+                else ""
+            ),
         )
     if isinstance(exc, InvalidKey):
         return TwilioError(

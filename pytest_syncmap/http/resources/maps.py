@@ -171,14 +171,14 @@ def list_items(api: Api, call: Call) -> Result:
         call.params["map"],
         limit=paging.size,
         descending=order == "desc",
-        start=query.get("From"),
+        start=query.get("From") or None,  # an empty From is not sent, as everywhere
         start_inclusive=bounds == "inclusive",
         after=paging.after,
         before=paging.before,
         before_inclusive=paging.before_inclusive,
     )
     records = [item_json(r, call.base, api.account_sid) for r in page.records]
-    filters = [(name, query[name]) for name in ("Order", "From", "Bounds") if name in query]
+    filters = [(name, query[name]) for name in ("Order", "From", "Bounds") if query.get(name)]
     return 200, list_page(call, "items", records, page, paging, filters), {}
 
 
@@ -209,8 +209,8 @@ ROUTES = (
         "/v1/Services/{service}/Maps/{map}/Items/{key...}",
         {
             "GET": Operation("FetchSyncMapItem", fetch_item, "map_item"),
-            "POST": Operation("UpdateSyncMapItem", update_item, "map_item"),
-            "DELETE": Operation("DeleteSyncMapItem", delete_item, "map_item"),
+            "POST": Operation("UpdateSyncMapItem", update_item, "map_item", if_match=True),
+            "DELETE": Operation("DeleteSyncMapItem", delete_item, "map_item", if_match=True),
         },
     ),
 )
