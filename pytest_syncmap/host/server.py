@@ -12,7 +12,7 @@ requests it matches), with three changes that the product needs:
   Here the serve loop waits on the listening socket *and* a wake-up socket pair with no
   timeout; ``stop()`` writes one byte to wake it. A stop costs a thread join, not a
   poll interval, and no timer of the loop ever reads the (possibly frozen) clock.
-* **Answers**: the raw WSGI :class:`~pytest_syncmap.app.SyncApp` is served directly
+* **Answers**: the raw WSGI :class:`~pytest_syncmap.http.app.SyncApp` is served directly
   (no body read up front), and even Werkzeug's own error pages (a malformed request
   line) are Twilio JSON.
 """
@@ -20,18 +20,16 @@ requests it matches), with three changes that the product needs:
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import selectors
 import socket
-import struct
 import threading
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from pytest_httpserver import HTTPServer
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from pytest_syncmap.domain.choices import DEFAULT_CHOICES, Choices
@@ -41,8 +39,8 @@ from pytest_syncmap.http.app import TRANSPORT_KEY, Exchange, SyncApp
 from pytest_syncmap.http.control import ControlPlane
 from pytest_syncmap.http.faults import FaultPlan
 from pytest_syncmap.http.journal import Journal
-from pytest_syncmap.http.twilio_errors import generic_code, more_info
 
+from .transport import TwilioRequestHandler, transport_fault
 from .webhooks import WebhookDispatcher
 
 if TYPE_CHECKING:
@@ -56,66 +54,6 @@ ACCOUNT_SID = "AC" + "5c" * 16
 AUTH_TOKEN = "syncmap-auth-token"
 
 _log = logging.getLogger("pytest_syncmap.server")
-
-
-class _TwilioRequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler, quiet, and with Twilio JSON instead of HTML error pages."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Request logging costs time on every request; the journal is the record."""
-
-    def log_error(self, format: str, *args: Any) -> None:
-        _log.debug(format, *args)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        _log.debug(format, *args)
-
-    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
-        """A dropped (or deliberately broken) connection serves no further request."""
-        self.close_connection = True
-
-    def finish(self) -> None:
-        """Close the connection; abortively (TCP RST) when a ``reset`` fault asked for it."""
-        super().finish()
-        environ = getattr(self, "environ", None)
-        if environ is not None and environ.get(TRANSPORT_KEY) == "reset":
-            # Linger on with a zero timeout: close() sends RST instead of FIN. The file
-            # objects are closed by now, so this close really releases the socket.
-            try:
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
-                self.connection.close()
-            except OSError:
-                pass
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Answer a request the server could not even parse with a Twilio body."""
-        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
-            # An unparseable line leaves the handler in HTTP/0.9 mode, which would
-            # drop the status line; answer as HTTP/1.0 instead.
-            self.request_version = "HTTP/1.0"
-        twilio_code = generic_code(code)
-        body = json.dumps(
-            {
-                "code": twilio_code,
-                "message": message or self.responses.get(code, ("Error",))[0],
-                "more_info": more_info(twilio_code),
-                "status": code,
-            }
-        ).encode()
-        self.close_connection = True
-        try:
-            self.send_response(code, message)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
-                self.wfile.write(body)
-        except OSError:
-            pass
 
 
 class SyncServer(HTTPServer):
@@ -264,7 +202,7 @@ class SyncServer(HTTPServer):
         if kind is None:
             start_response(captured[0], captured[1])
             return [body]
-        return _transport_fault(kind, environ, body, start_response)
+        return transport_fault(kind, environ, body, start_response)
 
     def _canned(self, environ: WSGIEnvironment) -> Response | None:
         """A response registered with ``expect_request`` & co. that matches, if any."""
@@ -307,7 +245,7 @@ class SyncServer(HTTPServer):
                 self.port,
                 self._wsgi,
                 threaded=True,
-                request_handler=_TwilioRequestHandler,
+                request_handler=TwilioRequestHandler,
             )
         except SystemExit:
             # Werkzeug prints a message and exits the process when it cannot bind;
@@ -357,26 +295,3 @@ class SyncServer(HTTPServer):
         self.server_thread = None
         self._wake = None
         self._url = None
-
-
-def _transport_fault(
-    kind: str, environ: WSGIEnvironment, body: bytes, start_response: StartResponse
-) -> Iterable[bytes]:
-    """Break the connection the way ``kind`` says, or send a body that is not JSON."""
-    if kind == "malformed":
-        garbage = b'{"key": "pytest-syncmap malformed body", "data": {'
-        start_response(
-            "200 OK",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(garbage)))],
-        )
-        return [garbage]
-    if kind == "truncated":
-        sock: socket.socket = environ["werkzeug.socket"]
-        head = (
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        ).encode()
-        sock.sendall(head + body[: len(body) // 2])
-    # Werkzeug treats a ConnectionError as a dropped connection and writes nothing more;
-    # the request handler then closes the socket (abortively for ``reset``).
-    raise ConnectionAbortedError(f"pytest-syncmap transport fault: {kind}")
