@@ -341,7 +341,7 @@ def bench_paging(cfg: Settings) -> list[Row]:
             calls = cfg.paging_model_calls
             t0 = time.perf_counter()
             for _ in range(calls):
-                store.list_items(service, sid, limit=size, start=first)
+                store.maps.items.page(service, sid, limit=size, start=first)
             return (time.perf_counter() - t0) / calls * 1e3
 
         for label in maps:

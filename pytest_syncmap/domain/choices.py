@@ -3,7 +3,9 @@
 The emulator reads these values instead of hard-coding them, so a team that learns
 what real Twilio does differently can change one field (``SyncServer(choices=...)``)
 instead of patching code. Each field says which sources disagree (section numbers
-refer to ``SYNC_API.md`` section 5, "Open questions") and why this default was chosen.
+refer to ``SYNC_API.md`` section 5, "Open questions"; "SYNC_OTHER Qn" to section 6 of
+``SYNC_OTHER.md`` for Documents, Lists, Streams and Permissions) and why this default
+was chosen.
 """
 
 from __future__ import annotations
@@ -85,6 +87,62 @@ class Choices:
 
     #: Q8: resource ``url`` fields always use canonical SIDs, even when the request
     #: addressed the Map by unique name; ``meta`` URLs echo the path the client used.
+
+    # ------------------------------------------------ Documents, Lists, Streams
+    #: SYNC_OTHER Q1: a Document, List or Stream SID that does not exist. The error
+    #: dictionary has dedicated codes and the real backend answered 404 / 54100 for a
+    #: missing Document (client API), so these three kinds use them. Maps keep 20404
+    #: (Q4 above: routing-level misses seen on the REST API). Unknown unique names are
+    #: 54300 for every kind.
+    document_sid_not_found_code: int = 54100
+    list_sid_not_found_code: int = 54150
+    stream_sid_not_found_code: int = 54250
+
+    #: SYNC_OTHER Q2: a stale If-Match on a Document or a List Item is 412 (confirmed);
+    #: the codes are the dictionary's Sync codes, as 54205 is for Map Items (a support
+    #: article names 20412 for List Items).
+    document_revision_mismatch_code: int = 54103
+    list_item_revision_mismatch_code: int = 54155
+
+    #: SYNC_OTHER Q3/Q4: Stream Messages hold at most "4 KiB" of JSON; measured like the
+    #: 16 KiB rule (compact UTF-8 serialisation), 4,096 bytes inclusive, and refused with
+    #: 54006 and ``data_too_large_status``, as there is no Stream-specific code.
+    stream_message_max_bytes: int = 4096
+
+    #: SYNC_OTHER Q6: whether Documents, Lists, Maps and Streams share one unique-name
+    #: namespace per Service. Addressing is per kind (``/Documents/{name}`` vs
+    #: ``/Lists/{name}``) and no source shows a cross-kind 409, so per kind; ``"service"``
+    #: makes a name unique across all four kinds.
+    unique_name_scope: Literal["kind", "service"] = "kind"
+
+    #: SYNC_OTHER Q9b: a List Item ``From`` or ``{Index}`` that is not a non-negative
+    #: integer is 400 / 54458 "Invalid List Item index", the dictionary's only code for it.
+    invalid_index_code: int = 54458
+
+    #: SYNC_OTHER Q10: a List Item or Stream Message create without ``Data`` is 400 with
+    #: the Sync codes 54156 / 54251 ("The 'Data' parameter cannot be null"), not 20001.
+    missing_list_item_data_code: int = 54156
+    missing_stream_message_data_code: int = 54251
+
+    #: SYNC_OTHER Q12: If-Match on DeleteDocument left the spec in 2021 (twilio-python
+    #: cannot send it) but the server very likely still honours it: honoured when
+    #: present (412 on mismatch), never required.
+    document_delete_if_match: bool = True
+
+    #: SYNC_OTHER Q13: no source documents Stream webhooks, so none are sent; True sends
+    #: ``stream_message_published`` and ``stream_removed``, modelled on the events the
+    #: client SDK receives.
+    stream_webhooks: bool = False
+
+    #: SYNC_OTHER Q16: a TTL-only update bumps the revision of a Document and of a List
+    #: Item (and fires ``document_updated`` / ``list_item_updated``); of a List it bumps
+    #: the revision and fires nothing; of a Stream it changes only ``date_updated``.
+    #: SYNC_OTHER Q17: permissions are listed in identity order (code point order, a
+    #: stable cursor); one with all three flags false is stored and listed until deleted.
+    #: SYNC_OTHER Q18: Document, List Item and Stream Message data must be a JSON object,
+    #: as Map Item data (54008 otherwise); Document data sent explicitly as ``null`` or
+    #: empty is 54101 "Invalid Document data".
+    #: SYNC_OTHER Q19: the items of a List that is gone answer the List's not-found error.
 
 
 DEFAULT_CHOICES = Choices()

@@ -1,27 +1,36 @@
 """Domain errors: what went wrong, in the model's terms, with no HTTP in them.
 
-The HTTP layer (``twilio_errors.py``) maps each of these to Twilio's status, code
-and message. Test-side helpers raise them as they are, so a test that seeds a bad
-item gets the same reason a client would.
+The HTTP layer (``http/twilio_errors.py``) maps each of these to Twilio's status, code
+and message. Test-side helpers raise them as they are, so a test that seeds a bad item
+gets the same reason a client would.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "DataTooLarge",
+    "DocumentNotFound",
     "InvalidData",
+    "InvalidIdentity",
     "InvalidKey",
     "InvalidTtl",
     "InvalidUniqueName",
     "ItemAlreadyExists",
     "ItemNotFound",
+    "ListItemNotFound",
+    "ListNotFound",
     "MapNotFound",
     "NothingToUpdate",
+    "ObjectNotFound",
+    "PermissionNotFound",
     "RevisionMismatch",
     "ServiceNotFound",
+    "StreamNotFound",
     "SyncError",
     "UniqueNameTaken",
 ]
+
+_NAMES = {"map": "Map", "list": "List", "document": "Document", "stream": "Stream"}
 
 
 class SyncError(Exception):
@@ -36,15 +45,45 @@ class ServiceNotFound(SyncError):
         self.ref = ref
 
 
-class MapNotFound(SyncError):
-    """No Map with this SID or unique name in the Service."""
+class ObjectNotFound(SyncError):
+    """No Map, List, Document or Stream with this SID or unique name in the Service."""
+
+    #: ``map``, ``list``, ``document`` or ``stream``.
+    kind = "object"
 
     def __init__(self, service_sid: str, ref: str, *, by_sid: bool) -> None:
-        kind = "SID" if by_sid else "unique name"
-        super().__init__(f"Map with {kind} {ref!r} not found in Service {service_sid}")
+        what = "SID" if by_sid else "unique name"
+        super().__init__(
+            f"{_NAMES.get(self.kind, 'Object')} with {what} {ref!r} not found "
+            f"in Service {service_sid}"
+        )
         self.service_sid = service_sid
         self.ref = ref
         self.by_sid = by_sid
+
+
+class MapNotFound(ObjectNotFound):
+    """No Map with this SID or unique name in the Service."""
+
+    kind = "map"
+
+
+class ListNotFound(ObjectNotFound):
+    """No List with this SID or unique name in the Service."""
+
+    kind = "list"
+
+
+class DocumentNotFound(ObjectNotFound):
+    """No Document with this SID or unique name in the Service."""
+
+    kind = "document"
+
+
+class StreamNotFound(ObjectNotFound):
+    """No Stream with this SID or unique name in the Service."""
+
+    kind = "stream"
 
 
 class ItemNotFound(SyncError):
@@ -54,6 +93,24 @@ class ItemNotFound(SyncError):
         super().__init__(f"Item {key!r} not found in Map {map_sid}")
         self.map_sid = map_sid
         self.key = key
+
+
+class ListItemNotFound(SyncError):
+    """No (live) item at this index in the List."""
+
+    def __init__(self, list_sid: str, index: int) -> None:
+        super().__init__(f"Item {index} not found in List {list_sid}")
+        self.list_sid = list_sid
+        self.index = index
+
+
+class PermissionNotFound(SyncError):
+    """No permission for this identity on the object."""
+
+    def __init__(self, object_sid: str, identity: str) -> None:
+        super().__init__(f"No permission for identity {identity!r} on {object_sid}")
+        self.object_sid = object_sid
+        self.identity = identity
 
 
 class ItemAlreadyExists(SyncError):
@@ -66,7 +123,7 @@ class ItemAlreadyExists(SyncError):
 
 
 class UniqueNameTaken(SyncError):
-    """Another Map in the Service already has this unique name."""
+    """Another object of the same kind in the Service already has this unique name."""
 
     def __init__(self, unique_name: str) -> None:
         super().__init__(f"Unique name {unique_name!r} already exists")
@@ -99,8 +156,20 @@ class InvalidKey(SyncError):
         self.max_length = max_length
 
 
+class InvalidIdentity(SyncError):
+    """A permission identity that is empty or too long."""
+
+    def __init__(self, identity: str, max_length: int) -> None:
+        super().__init__(
+            f"Invalid identity of length {len(identity)}: an identity must be a string "
+            f"with length 1-{max_length}"
+        )
+        self.identity = identity
+        self.max_length = max_length
+
+
 class InvalidData(SyncError):
-    """Item data that is not a JSON object."""
+    """Data that is not a JSON object."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -108,12 +177,13 @@ class InvalidData(SyncError):
 
 
 class DataTooLarge(SyncError):
-    """Item data whose serialised size exceeds the limit."""
+    """Data whose serialised size exceeds the limit."""
 
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"Map Item data is {size} bytes; the limit is {limit} bytes")
+    def __init__(self, size: int, limit: int, what: str = "Map Item") -> None:
+        super().__init__(f"{what} data is {size} bytes; the limit is {limit} bytes")
         self.size = size
         self.limit = limit
+        self.what = what
 
 
 class InvalidTtl(SyncError):
@@ -129,13 +199,17 @@ class InvalidTtl(SyncError):
 
 
 class RevisionMismatch(SyncError):
-    """A conditional write whose If-Match is not the item's current revision."""
+    """A conditional write whose If-Match is not the current revision.
 
-    def __init__(self, key: str, expected: str, actual: str) -> None:
-        super().__init__(f"Item {key!r} is at revision {actual!r}, not the expected {expected!r}")
+    ``kind`` says what was written: ``map_item``, ``list_item`` or ``document``.
+    """
+
+    def __init__(self, key: str | int, expected: str, actual: str, kind: str = "map_item") -> None:
+        super().__init__(f"{key!r} is at revision {actual!r}, not the expected {expected!r}")
         self.key = key
         self.expected = expected
         self.actual = actual
+        self.kind = kind
 
 
 class NothingToUpdate(SyncError):

@@ -68,7 +68,7 @@ def event_params(event: SyncEvent, account_sid: str) -> dict[str, str]:
     if event.type in ("map_created", "map_removed"):
         params["MapRevision"] = revision_str(event.map.revision)
     else:
-        params["ItemKey"] = event.item_key or ""
+        params["ItemKey"] = "" if event.item_key is None else str(event.item_key)
         if event.item_data_json is not None:
             params["ItemData"] = event.item_data_json
         if event.item_revision is not None:
@@ -194,7 +194,7 @@ class WebhookDispatcher:
                 path=delivery.url,
                 operation=f"Webhook {event.type}",
                 map=event.map.sid,
-                key=event.item_key,
+                key=None if event.item_key is None else str(event.item_key),
                 form=delivery.params,
                 status=status,
                 fault=error,

@@ -16,13 +16,16 @@ from pytest_syncmap.domain.choices import Choices
 from pytest_syncmap.domain.errors import (
     DataTooLarge,
     InvalidData,
+    InvalidIdentity,
     InvalidKey,
     InvalidTtl,
     InvalidUniqueName,
     ItemAlreadyExists,
     ItemNotFound,
-    MapNotFound,
+    ListItemNotFound,
     NothingToUpdate,
+    ObjectNotFound,
+    PermissionNotFound,
     RevisionMismatch,
     ServiceNotFound,
     SyncError,
@@ -95,17 +98,34 @@ def from_domain(exc: SyncError, choices: Choices, path: str) -> TwilioError:
     if isinstance(exc, ItemAlreadyExists):
         return TwilioError(409, 54208, "Map Item already exists")
     if isinstance(exc, RevisionMismatch):
+        code, what = {
+            "document": (choices.document_revision_mismatch_code, "Document"),
+            "list_item": (choices.list_item_revision_mismatch_code, "List Item"),
+        }.get(exc.kind, (choices.revision_mismatch_code, "Map Item"))
         return TwilioError(
-            412,
-            choices.revision_mismatch_code,
-            "The actual revision of the Map Item does not match the expected revision",
+            412, code, f"The actual revision of the {what} does not match the expected revision"
         )
-    if isinstance(exc, MapNotFound):
+    if isinstance(exc, ObjectNotFound):
         if not exc.by_sid:
             return TwilioError(404, choices.unique_name_not_found_code, "Unique name not found")
-        if choices.map_sid_not_found_code == 20404:
+        code, title = {
+            "document": (choices.document_sid_not_found_code, "Document not found"),
+            "list": (choices.list_sid_not_found_code, "List not found"),
+            "stream": (choices.stream_sid_not_found_code, "Message Stream not found"),
+        }.get(exc.kind, (choices.map_sid_not_found_code, "Map not found"))
+        if code == 20404:
             return TwilioError.not_found(path)
-        return TwilioError(404, choices.map_sid_not_found_code, "Map not found")
+        return TwilioError(404, code, title)
+    if isinstance(exc, ListItemNotFound):
+        return TwilioError(404, 54151, "Item not found")
+    if isinstance(exc, PermissionNotFound):
+        return TwilioError(404, 54354, "Permission not found")
+    if isinstance(exc, InvalidIdentity):
+        return TwilioError(
+            400,
+            54351,
+            f"Invalid identity. The identity must be a string with length 1-{exc.max_length}",
+        )
     if isinstance(exc, ServiceNotFound):
         if choices.service_not_found_code == 20404:
             return TwilioError.not_found(path)

@@ -166,7 +166,7 @@ def list_items(api: Api, call: Call) -> Result:
     order = parse_enum(query, "Order", ("asc", "desc"))
     bounds = parse_enum(query, "Bounds", ("inclusive", "exclusive"))
     paging = read_paging(call, api.choices, str)
-    _, page = api.store.list_items(
+    page = api.store.maps.items.page(
         call.params["service"],
         call.params["map"],
         limit=paging.size,
