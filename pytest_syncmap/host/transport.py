@@ -60,6 +60,9 @@ _log = logging.getLogger("pytest_syncmap.server")
 
 #: ``accept`` errors that mean "no descriptor or memory for a new socket right now".
 _RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+#: How long the rest of an unread body may take to arrive before the answer goes out
+#: with ``Connection: close`` instead.
+_DISCARD_WAIT = 0.05
 _STOP = b"x"
 _NUDGE = b"."
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -399,7 +402,7 @@ class TransportServer:
             payload = _MALFORMED_BODY
         keep = head.keep_alive and not self._stopping
         if keep and not body.complete:
-            keep = body.discard(self.limits.discard_limit)
+            keep = body.discard(self.limits.discard_limit, _DISCARD_WAIT)
         conn.sock.sendall(self._response(head, status, headers, payload, keep))
         if not keep and not body.complete:
             _linger_close(conn.sock)  # unread body bytes: let the answer arrive first
@@ -515,7 +518,8 @@ class TransportServer:
             lines.append("Connection: close\r\n")
         elif head.version < (1, 1):
             lines.append("Connection: keep-alive\r\n")
-        if keep:
+        if keep and self.limits.idle_timeout >= 1:
+            # A hint for clients that read it (Node's agents): reuse only within this.
             lines.append(f"Keep-Alive: timeout={int(self.limits.idle_timeout)}\r\n")
         out = "".join(lines).encode("latin-1") + self._date.get() + b"\r\n"
         return out if bodiless else out + payload

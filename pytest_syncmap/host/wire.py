@@ -15,9 +15,11 @@ line or header line of at most 65,536 bytes, at most 100 header fields.
 from __future__ import annotations
 
 import io
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 __all__ = [
     "MAX_HEADERS",
@@ -37,7 +39,11 @@ MAX_HEADERS = 100
 #: Longest chunk-size line; chunk extensions beyond this are not a Sync client's.
 _MAX_CHUNK_LINE = 4096
 _RECV = 65536
-_TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+#: ``method SP request-target SP HTTP/x.y``; the target has no controls and no spaces.
+_REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([^\x00-\x20\x7f]+) (HTTP/[0-9]+\.[0-9]+)\r?\n")
+#: ``name: value`` with optional whitespace around the value, no CR or NUL inside it.
+_HEADER_LINE = re.compile(rb"(" + _TOKEN + rb"):[ \t]*([^\r\n\x00]*?)[ \t]*\r?\n")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
 
@@ -151,6 +157,18 @@ def _parse_version(text: str) -> tuple[int, int]:
     return version
 
 
+def _refuse_request_line(line: bytes) -> NoReturn:
+    """Say what is wrong with a request line that does not parse."""
+    text = line.rstrip(b"\r\n").decode("latin-1")
+    words = text.split(" ")
+    if len(words) == 3 and all(words):
+        _parse_version(words[2])  # 400 or 505 for a bad version
+        if re.fullmatch(_TOKEN.decode(), words[0]) is None:
+            raise HttpError(400, f"Bad request method ({words[0][:50]!r})")
+        raise HttpError(400, "Bad request target")
+    raise HttpError(400, f"Bad request syntax ({text[:200]!r})")
+
+
 def _tokens(value: str) -> set[str]:
     return {part.strip().lower() for part in value.split(",") if part.strip()}
 
@@ -177,16 +195,11 @@ def read_head(reader: SocketReader) -> RequestHead | None:
         raise HttpError(400, "Bad request syntax")
     if len(line) > MAX_LINE:
         raise HttpError(414, "Request-URI Too Long")
-    text = line.rstrip(b"\r\n").decode("latin-1")
-    words = text.split(" ")
-    if len(words) != 3 or not all(words):
-        raise HttpError(400, f"Bad request syntax ({text[:200]!r})")
-    method, target, version_text = words
-    if not set(method.encode("latin-1")) <= _TOKEN:
-        raise HttpError(400, f"Bad request method ({method[:50]!r})")
-    version = _parse_version(version_text)
-    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):
-        raise HttpError(400, "Bad request target")
+    match = _REQUEST_LINE.fullmatch(line)
+    if match is None:
+        _refuse_request_line(line)
+    method, target = match[1].decode("ascii"), match[2].decode("latin-1")
+    version = _parse_version(match[3].decode("ascii"))
     head = RequestHead(method=method, target=target, version=version)
 
     lengths: set[str] = set()
@@ -207,11 +220,11 @@ def read_head(reader: SocketReader) -> RequestHead | None:
             raise HttpError(431, "Too many headers")
         if raw[:1] in (b" ", b"\t"):
             raise HttpError(400, "Obsolete line folding is not accepted")
-        name_bytes, colon, value_bytes = raw.partition(b":")
-        if not colon or not name_bytes or not set(name_bytes) <= _TOKEN:
+        field_match = _HEADER_LINE.fullmatch(raw)
+        if field_match is None:
             raise HttpError(400, "Bad header line")
-        name = name_bytes.decode("latin-1")
-        value = value_bytes.strip(b" \t\r\n").decode("latin-1")
+        name = field_match[1].decode("ascii")
+        value = field_match[2].decode("latin-1")
         head.headers.append((name, value))
         lower = name.lower()
         if lower == "content-length":
@@ -347,11 +360,13 @@ class BodyInput(io.RawIOBase):
         if ending not in (b"\r\n", b"\n"):
             raise BodyError("chunk data not followed by CRLF")
 
-    def discard(self, limit: int) -> bool:
+    def discard(self, limit: int, wait: float) -> bool:
         """Read and drop what is left of the body, up to ``limit`` bytes.
 
         True when the body is now read to its end, so the connection can carry the next
-        request; False when too much is left, the framing broke or the client went.
+        request; False when too much is left, the framing broke, the client went, or the
+        rest does not arrive within ``wait`` seconds per read (an answer is never held
+        back long for a body it does not need).
         """
         if self.complete:
             return True
@@ -363,6 +378,7 @@ class BodyInput(io.RawIOBase):
         scratch = bytearray(min(_RECV, max(limit, 1)))
         dropped = 0
         try:
+            self._reader.sock.settimeout(wait)
             while not self.complete:
                 n = self.readinto(scratch)
                 dropped += n
