@@ -98,10 +98,13 @@ class Reader:
             return True
 
 
-def exchange(server: Any, payload: bytes) -> tuple[Answer, bool]:
-    """Send ``payload`` on a new connection; the answer and whether the server closed."""
+def exchange(server: Any, payload: bytes, *, check_close: bool = True) -> tuple[Answer, bool]:
+    """Send ``payload`` on a new connection; the answer and whether the server closed it.
+
+    With ``check_close=False`` the second value is False without waiting to see.
+    """
     with connect(server) as sock:
         sock.sendall(payload)
         reader = Reader(sock)
         answer = reader.answer()
-        return answer, reader.closed()
+        return answer, check_close and reader.closed()
