@@ -435,3 +435,19 @@ def test_stop_closes_every_connection_and_its_thread():
     assert connection_threads(server) == []
     for session in sessions:
         session.close()
+
+
+# ============================================================ canned answers
+def test_canned_answers_share_the_connection_with_the_emulator(private):
+    """pytest-httpserver's API on a keep-alive connection: a canned answer reads its
+    body, the next request on the same connection reaches the emulator."""
+    private.expect_oneshot_request("/canned", method="POST", data=b"hello").respond_with_json(
+        {"canned": True}
+    )
+    with requests.Session() as session:
+        session.auth = private.auth
+        canned = session.post(private.url_for("/canned"), data=b"hello", timeout=TIMEOUT)
+        assert canned.json() == {"canned": True}
+        assert session.get(private.url + private.item_path).json()["data"] == ITEM
+    private.check()
+    assert accepted(private) == 1

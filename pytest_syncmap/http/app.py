@@ -365,6 +365,8 @@ def _strict_path(environ: WSGIEnvironment, path_info: str) -> str:
     raw = _request_uri_path(environ)
     try:
         if raw is not None and raw.startswith("/"):
+            if "%" not in raw and raw.isascii():
+                return raw  # nothing to decode: the common case
             try:
                 raw_bytes = raw.encode("latin-1")
             except UnicodeEncodeError:  # a server that decoded the URI as UTF-8 already
@@ -454,7 +456,7 @@ def _base_url(environ: WSGIEnvironment) -> str:
     """``scheme://host[:port]`` the client addressed, for the URLs in answers."""
     absolute = _absolute_target(environ)
     if absolute is not None:
-        return absolute[0]
+        return absolute[0]  # RFC 9112 3.2.2: the target's authority, not Host
     scheme = environ.get("wsgi.url_scheme", "http")
     host = environ.get("HTTP_HOST")
     if not host:
@@ -469,7 +471,7 @@ def _absolute_target(environ: WSGIEnvironment) -> tuple[str, str] | None:
     server may pass that target on as it came (RFC 9112 3.2.2).
     """
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if not raw or str(raw).startswith("/"):
+    if not raw or raw[0] == "/":
         return None
     scheme, sep, rest = str(raw).partition("://")
     if not sep or scheme.lower() not in ("http", "https"):
@@ -480,13 +482,14 @@ def _absolute_target(environ: WSGIEnvironment) -> tuple[str, str] | None:
 
 def _request_uri_path(environ: WSGIEnvironment) -> str | None:
     """The path part of the request URI exactly as sent, when the server keeps it."""
-    absolute = _absolute_target(environ)
-    raw = (
-        absolute[1]
-        if absolute is not None
-        else environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    )
-    return str(raw).split("?", 1)[0] if raw else None
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if not raw:
+        return None
+    if raw[0] != "/":
+        absolute = _absolute_target(environ)
+        if absolute is not None:
+            raw = absolute[1]
+    return str(raw).partition("?")[0]
 
 
 def _raw_path(environ: WSGIEnvironment, path: str) -> str:
