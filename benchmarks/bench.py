@@ -175,31 +175,38 @@ def ratio_row(
     target: float | None,
     note: str,
 ) -> Row:
-    """ours / base in requests per second; the verdict on the median per-round ratio."""
-    wall, wall_rounds = paired_ratio(
-        [s.rate for s in samples[ours]], [s.rate for s in samples[base]]
-    )
-    # The same ratio from CPU time: less sensitive to other processes on the machine.
+    """ours / base in requests per CPU-second; the verdict on the median per-round ratio.
+
+    CPU time (of this process: client and in-process servers) is the verdict because on
+    a shared 2-core machine the wall clock mostly measures the other processes; the
+    wall-clock ratio and both spreads are in the note and the JSON report.
+    """
     cpu, cpu_rounds = paired_ratio(
         [s.cpu_us for s in samples[base]], [s.cpu_us for s in samples[ours]]
     )
+    wall, wall_rounds = paired_ratio(
+        [s.rate for s in samples[ours]], [s.rate for s in samples[base]]
+    )
     return Row(
         metric=metric,
-        ours=_median(s.rate for s in samples[ours]),
-        baseline=_median(s.rate for s in samples[base]),
+        ours=1e6 / _median(s.cpu_us for s in samples[ours]),
+        baseline=1e6 / _median(s.cpu_us for s in samples[base]),
         unit="req/s",
-        ratio=wall,
+        ratio=cpu,
         target="info" if target is None else f">= {target:.2f}",
-        passed=None if target is None else wall >= target,
+        passed=None if target is None else cpu >= target,
         note=(
-            f"{note}; {_spread(wall_rounds)}; by CPU time {cpu:.2f} ({_spread(cpu_rounds)}); "
+            f"{note}; requests per CPU-second, {_spread(cpu_rounds)}; wall clock "
+            f"{wall:.2f} ({_spread(wall_rounds)}, "
+            f"{_median(s.rate for s in samples[ours]):,.0f} vs "
+            f"{_median(s.rate for s in samples[base]):,.0f} req/s); "
             f"{samples[ours][0].n} requests per round"
         ),
         details={
             "requests_per_round": samples[ours][0].n,
-            "ratio_per_round": wall_rounds,
-            "cpu_ratio": cpu,
-            "cpu_ratio_per_round": cpu_rounds,
+            "ratio_per_round": cpu_rounds,
+            "wall_ratio": wall,
+            "wall_ratio_per_round": wall_rounds,
             "samples": {
                 name: [{"wall": x.wall, "cpu": x.cpu} for x in values]
                 for name, values in samples.items()

@@ -30,8 +30,7 @@ import requests
 from twilio.rest import Client
 from wire_helpers import TIMEOUT, Reader, connect, request_bytes
 
-from pytest_syncmap import SyncServer
-from pytest_syncmap.host.transport import TransportLimits
+from pytest_syncmap import SyncServer, TransportLimits
 
 ITEM = {"v": 1}
 

@@ -106,7 +106,7 @@ def test_two_hundred_keepalive_clients(capsys):
 SERVER_AT_FD_LIMIT = r"""
 import resource, sys, time
 from pytest_syncmap import SyncServer
-from pytest_syncmap.host.transport import TransportLimits
+from pytest_syncmap import TransportLimits
 
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 server = SyncServer()
