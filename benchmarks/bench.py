@@ -7,11 +7,16 @@ Run from the repository root::
     python benchmarks/bench.py --quick         # smoke run (a few seconds)
     python benchmarks/bench.py --json out.json # also write every sample as JSON
 
-Four figures, measured in one run (see ``benchmarks/README.md``):
+Six figures, measured in one run (see ``benchmarks/README.md``):
 
-1. **fetch**: requests/second of ``GET .../Items/<key>`` through the emulator vs a
-   bare Werkzeug server answering the same bytes, with ``requests`` and with the
-   official ``twilio`` client;
+1. **fetch**: requests/second of ``GET .../Items/<key>`` through one ``Session``: the
+   emulator vs a bare Werkzeug server answering the same bytes (no keep-alive: the
+   ceiling before the keep-alive transport), with ``requests`` and with the official
+   ``twilio`` client; vs the same keep-alive transport answering a constant body; and
+   how many connections 200 fetches open;
+   **transport**: the same app and a constant body served by the emulator's transport,
+   waitress and cheroot (when installed), against bare Werkzeug;
+   **cpu**: the server process's CPU per request, against the code of a git ref;
 2. **paging**: time to read one page from the middle of a 100,000-item Map vs a
    100-item Map, over HTTP and in the model alone;
 3. **fixture cost**: extra per-test time of the ``sync_map`` fixture (and, for
@@ -27,6 +32,7 @@ drift and background load of a small (2-core) machine out of it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -34,24 +40,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import keepalive as ka
 import requests
 from pytest_httpserver import HTTPServer
-from twilio.rest import Client
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from pytest_syncmap import SyncServer
 from pytest_syncmap.http.params import encode_page_token
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 
 # ------------------------------------------------------------------ settings
@@ -63,6 +64,10 @@ class Settings:
     fetch_requests: int  # per round and server, with requests
     fetch_twilio_requests: int  # per round and server, with the twilio client
     fetch_warmup: int
+    transport_rounds: int
+    transport_requests: int  # per round and server
+    cpu_rounds: int
+    cpu_requests: int  # per round and server process
     big_map: int
     small_map: int
     page_size: int
@@ -75,10 +80,14 @@ class Settings:
 
 
 FULL = Settings(
-    fetch_rounds=21,
-    fetch_requests=200,
-    fetch_twilio_requests=150,
-    fetch_warmup=100,
+    fetch_rounds=12,
+    fetch_requests=1000,
+    fetch_twilio_requests=600,
+    fetch_warmup=200,
+    transport_rounds=12,
+    transport_requests=600,
+    cpu_rounds=8,
+    cpu_requests=1000,
     big_map=100_000,
     small_map=100,
     page_size=50,
@@ -90,10 +99,14 @@ FULL = Settings(
     httpserver_cycles=3,
 )
 QUICK = Settings(
-    fetch_rounds=5,
-    fetch_requests=80,
-    fetch_twilio_requests=60,
+    fetch_rounds=4,
+    fetch_requests=150,
+    fetch_twilio_requests=100,
     fetch_warmup=30,
+    transport_rounds=4,
+    transport_requests=100,
+    cpu_rounds=3,
+    cpu_requests=150,
     big_map=100_000,
     small_map=100,
     page_size=50,
@@ -142,40 +155,6 @@ def interleaved(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, 
     return samples
 
 
-# ----------------------------------------------------------- bare werkzeug
-class _QuietHandler(WSGIRequestHandler):
-    """Werkzeug's handler without request logging, as the emulator's handler."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """No access log."""
-
-
-class BareServer:
-    """A plain ``make_server(threaded=True)`` answering every request with ``body``."""
-
-    def __init__(self, body: bytes, content_type: str) -> None:
-        headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-
-        def app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
-            start_response("200 OK", list(headers))
-            return [body]
-
-        self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler
-        )
-        self.url = f"http://127.0.0.1:{self._server.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> BareServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-
 # ------------------------------------------------------------------- 1. fetch
 def _rate(call: Callable[[], object], n: int) -> float:
     start = time.perf_counter()
@@ -184,91 +163,234 @@ def _rate(call: Callable[[], object], n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
+def _spread(ratios: list[float]) -> str:
+    return f"rounds {min(ratios):.2f}-{max(ratios):.2f}"
+
+
+def ratio_row(
+    metric: str,
+    samples: dict[str, list[ka.Sample]],
+    ours: str,
+    base: str,
+    target: float | None,
+    note: str,
+) -> Row:
+    """ours / base in requests per CPU-second; the verdict on the median per-round ratio.
+
+    CPU time (of this process: client and in-process servers) is the verdict because on
+    a shared 2-core machine the wall clock mostly measures the other processes; the
+    wall-clock ratio and both spreads are in the note and the JSON report.
+    """
+    cpu, cpu_rounds = paired_ratio(
+        [s.cpu_us for s in samples[base]], [s.cpu_us for s in samples[ours]]
+    )
+    wall, wall_rounds = paired_ratio(
+        [s.rate for s in samples[ours]], [s.rate for s in samples[base]]
+    )
+    return Row(
+        metric=metric,
+        ours=1e6 / _median(s.cpu_us for s in samples[ours]),
+        baseline=1e6 / _median(s.cpu_us for s in samples[base]),
+        unit="req/s",
+        ratio=cpu,
+        target="info" if target is None else f">= {target:.2f}",
+        passed=None if target is None else cpu >= target,
+        note=(
+            f"{note}; requests per CPU-second, {_spread(cpu_rounds)}; wall clock "
+            f"{wall:.2f} ({_spread(wall_rounds)}, "
+            f"{_median(s.rate for s in samples[ours]):,.0f} vs "
+            f"{_median(s.rate for s in samples[base]):,.0f} req/s); "
+            f"{samples[ours][0].n} requests per round"
+        ),
+        details={
+            "requests_per_round": samples[ours][0].n,
+            "ratio_per_round": cpu_rounds,
+            "wall_ratio": wall,
+            "wall_ratio_per_round": wall_rounds,
+            "samples": {
+                name: [{"wall": x.wall, "cpu": x.cpu} for x in values]
+                for name, values in samples.items()
+            },
+        },
+    )
+
+
 def bench_fetch(cfg: Settings) -> list[Row]:
-    """GET one Map Item: emulator vs bare Werkzeug, with requests and the twilio client."""
+    """GET one Map Item through one Session: emulator vs bare Werkzeug and vs constant."""
     rows: list[Row] = []
-    with SyncServer() as server:
-        store = server.store
-        service = store.create_service(friendly_name="bench").sid
-        map_sid = store.create_map(service, unique_name="bench").sid
-        key = "user:42"
-        store.put_item(service, map_sid, key, {"name": "Ada", "score": 42, "tags": ["a", "b"]})
-        path = f"/v1/Services/{service}/Maps/{map_sid}/Items/{key}"
-
-        session = requests.Session()
-        session.auth = server.auth
-        first = session.get(server.url + path)
-        first.raise_for_status()
-        body = first.content
-        content_type = first.headers["Content-Type"]
-
-        with BareServer(body, content_type) as bare:
-            check = session.get(bare.url + path)
-            assert check.content == body, "the bare server must answer the same bytes"
-
-            # -- requests.Session, sequential
-            ours_url, bare_url = server.url + path, bare.url + path
-            for url in (ours_url, bare_url):
-                for _ in range(cfg.fetch_warmup):
-                    session.get(url)
-            n = cfg.fetch_requests
-            samples = interleaved(
-                {
-                    "ours": lambda: _rate(lambda: session.get(ours_url), n),
-                    "bare": lambda: _rate(lambda: session.get(bare_url), n),
-                },
-                cfg.fetch_rounds,
+    with ka.emulator() as emu:
+        transport = emu.server.transport
+        assert transport is not None
+        with ka.session_for(emu.server.auth) as session:
+            before = transport.accepted
+            for _ in range(200):
+                session.get(emu.url).raise_for_status()
+            opened = transport.accepted - before
+        app = ka.constant_app(emu.body, emu.content_type)
+        with ka.bare_werkzeug(app) as bare, ka.keepalive_transport(app) as const_url:
+            bare_path = bare.url + emu.path
+            with ka.session_for(emu.server.auth) as session:
+                assert session.get(bare_path).content == emu.body
+                before = bare.connections
+                for _ in range(200):
+                    session.get(bare_path)
+                counted = bare.connections - before
+                rows.append(
+                    Row(
+                        metric="connections per 200 fetches, one Session",
+                        ours=opened,
+                        baseline=counted,
+                        unit="",
+                        ratio=opened / counted,
+                        target="== 1",
+                        passed=opened == 1,
+                        note="ours: connections the emulator accepted; baseline: bare Werkzeug",
+                    )
+                )
+                urls = {
+                    "ours": emu.url,
+                    "bare": bare_path,
+                    "constant": const_url + emu.path,
+                }
+                for url in urls.values():
+                    for _ in range(cfg.fetch_warmup):
+                        session.get(url)
+                n = cfg.fetch_requests
+                samples = ka.interleave(
+                    {name: _fetcher(session, url, n) for name, url in urls.items()},
+                    cfg.fetch_rounds,
+                )
+            size = len(emu.body)
+            rows.append(
+                ratio_row(
+                    "fetch item, requests: vs bare Werkzeug",
+                    samples,
+                    "ours",
+                    "bare",
+                    1.6,
+                    f"baseline: bare Werkzeug (no keep-alive), same {size}-byte body",
+                )
             )
-            rows.append(_fetch_row("fetch item, requests (req/s)", samples, n, len(body)))
-
-            # -- official twilio client
-            def item_context(url: str) -> Any:
-                client = Client(server.account_sid, server.auth_token)
-                client.region = client.edge = None
-                client.sync.base_url = url
-                return client.sync.v1.services(service).sync_maps(map_sid).sync_map_items(key)
-
-            ours_ctx, bare_ctx = item_context(server.url), item_context(bare.url)
-            for ctx in (ours_ctx, bare_ctx):
-                assert ctx.fetch().data == {"name": "Ada", "score": 42, "tags": ["a", "b"]}
+            rows.append(
+                ratio_row(
+                    "fetch item, requests: vs constant body",
+                    samples,
+                    "ours",
+                    "constant",
+                    0.85,
+                    "baseline: the same keep-alive transport answering the same bytes",
+                )
+            )
+            contexts = {
+                "ours": ka.twilio_item(emu.server.url, emu),
+                "bare": ka.twilio_item(bare.url, emu),
+            }
+            for ctx in contexts.values():
+                assert ctx.fetch().data == ka.ITEM
                 for _ in range(cfg.fetch_warmup):
                     ctx.fetch()
             n = cfg.fetch_twilio_requests
-            samples = interleaved(
-                {
-                    "ours": lambda: _rate(ours_ctx.fetch, n),
-                    "bare": lambda: _rate(bare_ctx.fetch, n),
-                },
+            samples = ka.interleave(
+                {name: (lambda c=ctx: ka.measure(c.fetch, n)) for name, ctx in contexts.items()},
                 cfg.fetch_rounds,
             )
-            rows.append(_fetch_row("fetch item, twilio client (req/s)", samples, n, len(body)))
-        session.close()
+            rows.append(
+                ratio_row(
+                    "fetch item, twilio client: vs bare Werkzeug",
+                    samples,
+                    "ours",
+                    "bare",
+                    1.5,
+                    "official twilio client (sync); baseline: bare Werkzeug, same body",
+                )
+            )
     return rows
 
 
-def _fetch_row(metric: str, samples: dict[str, list[float]], n: int, size: int) -> Row:
-    ours, bare = _median(samples["ours"]), _median(samples["bare"])
-    ratio, per_round = paired_ratio(samples["ours"], samples["bare"])
-    return Row(
-        metric=metric,
-        ours=ours,
-        baseline=bare,
-        unit="req/s",
-        ratio=ratio,
-        target=">= 0.90",
-        passed=ratio >= 0.90,
-        note=(
-            f"baseline: bare Werkzeug, same {size}-byte body; "
-            f"{(1 / ours - 1 / bare) * 1e6:+.0f} us per request"
-        ),
-        details={
-            "requests_per_round": n,
-            "samples_ours": samples["ours"],
-            "samples_bare": samples["bare"],
-            "ratio_per_round": per_round,
-            "extra_us_per_request": (1 / ours - 1 / bare) * 1e6,
-        },
+def _fetcher(session: requests.Session, url: str, n: int) -> Callable[[], ka.Sample]:
+    return lambda: ka.measure(lambda: session.get(url), n)
+
+
+def bench_transport(cfg: Settings) -> list[Row]:
+    """Which server to serve the app with: the same app on each, one Session each."""
+    servers = {"ours": ka.keepalive_transport, **ka.optional_servers()}
+    rows: list[Row] = []
+    with ka.emulator() as emu:
+        for label, app in (
+            ("constant body", ka.constant_app(emu.body, emu.content_type)),
+            ("emulator app", emu.server._wsgi),
+        ):
+            with contextlib.ExitStack() as stack:
+                urls = {name: stack.enter_context(start(app)) for name, start in servers.items()}
+                urls["bare"] = stack.enter_context(ka.bare_werkzeug(app)).url
+                sessions = {name: ka.session_for(emu.server.auth) for name in urls}
+                for name, url in urls.items():
+                    got = sessions[name].get(url + emu.path)
+                    assert got.status_code == 200, (name, got.status_code)
+                    for _ in range(cfg.fetch_warmup):
+                        sessions[name].get(url + emu.path)
+                samples = ka.interleave(
+                    {
+                        name: _fetcher(sessions[name], url + emu.path, cfg.transport_requests)
+                        for name, url in urls.items()
+                    },
+                    cfg.transport_rounds,
+                )
+                for session in sessions.values():
+                    session.close()
+            for name in servers:
+                rows.append(
+                    ratio_row(
+                        f"{label} on {name}: vs bare Werkzeug",
+                        samples,
+                        name,
+                        "bare",
+                        None,
+                        f"{label} served by {name}, one Session; baseline: bare Werkzeug",
+                    )
+                )
+    return rows
+
+
+def bench_cpu(cfg: Settings, baseline_ref: str = "ec72a0e") -> list[Row]:
+    """The server process's CPU per request, this code vs the code at ``baseline_ref``."""
+    root = Path(__file__).resolve().parent.parent
+    with ka.source_at(baseline_ref) as old:
+        if old is None:
+            return []
+        samples = ka.server_cpu_samples(
+            {"ours": root, "baseline": old}, cfg.cpu_rounds, cfg.cpu_requests, cfg.fetch_warmup
+        )
+    ratio, per_round = paired_ratio(
+        [s.cpu_us for s in samples["ours"]], [s.cpu_us for s in samples["baseline"]]
     )
+    wall, wall_rounds = paired_ratio(
+        [s.rate for s in samples["ours"]], [s.rate for s in samples["baseline"]]
+    )
+    return [
+        Row(
+            metric="server CPU per request vs " + baseline_ref,
+            ours=_median(s.cpu_us for s in samples["ours"]),
+            baseline=_median(s.cpu_us for s in samples["baseline"]),
+            unit="us",
+            ratio=ratio,
+            target="<= 0.60",
+            passed=ratio <= 0.6,
+            note=(
+                f"item fetch through one requests.Session, each server alone in a subprocess; "
+                f"{_spread(per_round)}; req/s ratio {wall:.2f} ({_spread(wall_rounds)})"
+            ),
+            details={
+                "baseline_ref": baseline_ref,
+                "ratio_per_round": per_round,
+                "rate_ratio": wall,
+                "rate_ratio_per_round": wall_rounds,
+                "samples": {
+                    k: [{"wall": x.wall, "cpu": x.cpu} for x in v] for k, v in samples.items()
+                },
+            },
+        )
+    ]
 
 
 # ------------------------------------------------------------------ 2. paging
@@ -619,7 +741,7 @@ def bench_server_cycle(cfg: Settings) -> list[Row]:
 def _fmt(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
-    if unit == "req/s":
+    if unit in ("req/s", "us", ""):
         return f"{value:,.0f}"
     if abs(value) >= 100:
         return f"{value:,.1f}"
@@ -654,13 +776,23 @@ def render_table(rows: list[Row]) -> str:
 
 def environment() -> dict[str, Any]:
     """Where the figures were measured."""
-    packages = ("pytest-syncmap", "werkzeug", "requests", "twilio", "pytest", "pytest-httpserver")
+    packages = (
+        "pytest-syncmap", "werkzeug", "requests", "twilio", "pytest", "pytest-httpserver",
+        "waitress", "cheroot",
+    )  # fmt: skip
+    versions: dict[str, str] = {}
+    for name in packages:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
     return {
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
-        "versions": {name: version(name) for name in packages},
+        "versions": versions,
+        "loadavg": ka.load(),
     }
 
 
@@ -674,6 +806,8 @@ def load_average() -> float | None:
 
 BENCHMARKS: dict[str, Callable[[Settings], list[Row]]] = {
     "fetch": bench_fetch,
+    "transport": bench_transport,
+    "cpu": bench_cpu,
     "paging": bench_paging,
     "fixture": bench_fixture_cost,
     "cycle": bench_server_cycle,

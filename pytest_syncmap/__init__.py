@@ -19,6 +19,7 @@ from .domain.clock import Clock, FixedClock, WallClock
 from .domain.errors import SyncError
 from .domain.model import ItemRecord, MapRecord, ServiceRecord, Store
 from .host.server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
+from .host.transport import TransportLimits
 from .http.faults import Fault, SyncFaults
 from .http.journal import Journal, JournalEntry
 from .plugin.handles import MapHandle, ServiceHandle
@@ -47,6 +48,7 @@ __all__ = [
     "SyncError",
     "SyncFaults",
     "SyncServer",
+    "TransportLimits",
     "TwilioRedirect",
     "WallClock",
     "WebhookReceiver",

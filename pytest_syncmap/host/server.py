@@ -1,46 +1,45 @@
-"""The server host: the Sync emulator on an in-thread Werkzeug server.
+"""The server host: the Sync emulator on an in-thread, keep-alive HTTP server.
 
 Built on pytest-httpserver's :class:`~pytest_httpserver.HTTPServer` (``url_for``,
-``is_running``, the context-manager protocol, ``handler_errors`` and ``check()``
-re-raising server-thread errors on the test thread, and its ``expect_request`` API:
-a canned answer registered that way takes precedence over the emulator for the
-requests it matches), with three changes that the product needs:
+the context-manager protocol, ``handler_errors`` and ``check()`` re-raising
+server-thread errors on the test thread, and its ``expect_request`` API: a canned
+answer registered that way takes precedence over the emulator for the requests it
+matches), served by the project's own transport instead of Werkzeug's development
+server (see :mod:`pytest_syncmap.host.transport` and the README's Performance section):
 
-* **Binding**: ``make_server`` binds ``127.0.0.1:0`` itself and the port is read back,
+* **Binding**: the transport binds ``127.0.0.1:0`` itself and the port is read back,
   so there is no probe-then-bind race under xdist.
-* **Stopping**: ``socketserver.serve_forever`` polls its shutdown flag every 0.5 s.
-  Here the serve loop waits on the listening socket *and* a wake-up socket pair with no
-  timeout; ``stop()`` writes one byte to wake it. A stop costs a thread join, not a
-  poll interval, and no timer of the loop ever reads the (possibly frozen) clock.
+* **Keep-alive**: persistent HTTP/1.1 connections, bounded in number and idle time,
+  strict body framing, ``TCP_NODELAY``; transport faults break the connection.
+* **Stopping**: the accept loop waits on the listening socket *and* a wake-up socket
+  pair with no timeout; ``stop()`` writes one byte to wake it, then closes every
+  connection. A stop costs a thread join, not a poll interval, and no timer of the
+  loop ever reads the (possibly frozen) clock.
 * **Answers**: the raw WSGI :class:`~pytest_syncmap.http.app.SyncApp` is served directly
-  (no body read up front), and even Werkzeug's own error pages (a malformed request
-  line) are Twilio JSON.
+  (no body read up front), and every refusal of the transport is Twilio JSON.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
-import selectors
-import socket
 import threading
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pytest_httpserver import HTTPServer
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from pytest_syncmap.domain.choices import DEFAULT_CHOICES, Choices
 from pytest_syncmap.domain.clock import Clock
 from pytest_syncmap.domain.model import Store
-from pytest_syncmap.http.app import TRANSPORT_KEY, Exchange, SyncApp
+from pytest_syncmap.http.app import Exchange, SyncApp
 from pytest_syncmap.http.control import ControlPlane
 from pytest_syncmap.http.faults import FaultPlan
 from pytest_syncmap.http.journal import Journal
 
-from .transport import TwilioRequestHandler, transport_fault
+from .transport import TransportLimits, TransportServer
 from .webhooks import WebhookDispatcher
 
 if TYPE_CHECKING:
@@ -102,7 +101,9 @@ class SyncServer(HTTPServer):
         #: Delivers Sync webhooks for Services that ask for them.
         self.webhooks = WebhookDispatcher(account_sid, auth_token, self.app.journal)
         self.store.listeners.append(self.webhooks.on_event)
-        self._wake: tuple[socket.socket, socket.socket] | None = None
+        #: Connection bounds and timeouts; change before :meth:`start` to take effect.
+        self.limits = TransportLimits()
+        self._transport: TransportServer | None = None
         self._url: str | None = None
 
     def __repr__(self) -> str:
@@ -184,25 +185,12 @@ class SyncServer(HTTPServer):
 
     # -------------------------------------------------------------- serving
     def _wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """Canned answers first, then the Sync app, then any transport fault."""
+        """Canned answers first, then the Sync app (the transport carries out its faults)."""
         if self.ordered_handlers or self.oneshot_handlers or self.handlers:
             canned = self._canned(environ)
             if canned is not None:
                 return canned(environ, start_response)
-        if not self.app.faults:
-            return self.app(environ, start_response)
-        captured: list[Any] = []
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            captured[:] = [status, headers]
-            return lambda data: None
-
-        body = b"".join(self.app(environ, capture))
-        kind = environ.get(TRANSPORT_KEY)
-        if kind is None:
-            start_response(captured[0], captured[1])
-            return [body]
-        return transport_fault(kind, environ, body, start_response)
+        return self.app(environ, start_response)
 
     def _canned(self, environ: WSGIEnvironment) -> Response | None:
         """A response registered with ``expect_request`` & co. that matches, if any."""
@@ -233,6 +221,15 @@ class SyncServer(HTTPServer):
         )
         return response
 
+    @property
+    def transport(self) -> TransportServer | None:
+        """The running transport (connection counts, limits), or None when stopped."""
+        return self._transport
+
+    def is_running(self) -> bool:
+        """Whether the server is serving."""
+        return self._transport is not None
+
     def start(self) -> None:
         """Bind (the OS picks the port when it is 0) and serve in a daemon thread."""
         if self.is_running():
@@ -240,23 +237,17 @@ class SyncServer(HTTPServer):
 
             raise HTTPServerError("Server is already running")
         try:
-            server = make_server(
-                self.host,
-                self.port,
-                self._wsgi,
-                threaded=True,
-                request_handler=TwilioRequestHandler,
+            transport = TransportServer(
+                self.host, self.port, self._wsgi, limits=self.limits, on_error=self._record_error
             )
-        except SystemExit:
-            # Werkzeug prints a message and exits the process when it cannot bind;
-            # a library must raise instead.
+        except OSError as exc:
             raise OSError(
-                errno.EADDRINUSE, f"pytest-syncmap cannot listen on {self.host}:{self.port}"
-            ) from None
-        self.server = server
-        self.port = server.port
+                exc.errno or errno.EADDRINUSE,
+                f"pytest-syncmap cannot listen on {self.host}:{self.port}: {exc.strerror or exc}",
+            ) from exc
+        self._transport = transport
+        self.port = transport.port
         self._url = self.url_for("/").rstrip("/")
-        self._wake = socket.socketpair()
         self.server_thread = threading.Thread(
             target=self.thread_target, name=f"pytest-syncmap:{self.port}", daemon=True
         )
@@ -264,34 +255,21 @@ class SyncServer(HTTPServer):
 
     def thread_target(self) -> None:
         """Serve until :meth:`stop` writes to the wake-up socket; no polling, no timers."""
-        server, wake = self.server, self._wake
-        assert server is not None
-        assert wake is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(server.socket, selectors.EVENT_READ, "accept")
-            selector.register(wake[0], selectors.EVENT_READ, "wake")
-            while True:
-                events = selector.select()
-                if any(key.data == "wake" for key, _ in events):
-                    return
-                server._handle_request_noblock()  # type: ignore[attr-defined]
+        assert self._transport is not None
+        self._transport.serve()
 
     def stop(self) -> None:
-        """Stop serving and close the socket; returns once the thread has ended."""
+        """Stop serving, close every connection; returns once the threads have ended."""
         if not self.is_running():
             from pytest_httpserver.httpserver import HTTPServerError
 
             raise HTTPServerError("Server is not running")
-        assert self.server is not None
+        assert self._transport is not None
         assert self.server_thread is not None
-        assert self._wake is not None
-        self._wake[1].send(b"x")
+        self._transport.shutdown()
         self.server_thread.join()
-        self.server.server_close()
+        self._transport.close()
         self.webhooks.close()
-        for sock in self._wake:
-            sock.close()
-        self.server = None
+        self._transport = None
         self.server_thread = None
-        self._wake = None
         self._url = None

@@ -49,11 +49,9 @@ __all__ = ["MAX_BODY_BYTES", "TRANSPORT_KEY", "Exchange", "SyncApp"]
 TRANSPORT_KEY = "pytest_syncmap.transport"
 
 #: Largest request body read. Item data is at most 16 KiB, so anything near this is
-#: not a Sync request; it is refused before it is read into memory.
+#: not a Sync request; it is refused (413) without being read, and the server host
+#: closes the connection after the answer.
 MAX_BODY_BYTES = 1024 * 1024
-#: How much of an oversized body is read and thrown away so the client sees the 413
-#: instead of a connection reset; beyond this the connection is simply closed.
-_DRAIN_LIMIT = 64 * 1024 * 1024
 _CHUNK = 64 * 1024
 
 _STATUS_LINES = {
@@ -201,7 +199,6 @@ class SyncApp:
 
     # --------------------------------------------------------------- routing
     def _answer(self, environ: WSGIEnvironment, exchange: Exchange) -> Result:
-        body = _read_body(environ)
         path = _strict_path(environ, exchange.path)
         exchange.path = path
         if self.observers:
@@ -210,7 +207,9 @@ class SyncApp:
                 for k, v in environ.items()
                 if k.startswith("HTTP_")
             }
+        # Credentials first: a request that will be refused never has its body read.
         self._authenticate(environ.get("HTTP_AUTHORIZATION"))
+        body = _read_body(environ)
         if path.startswith(CONTROL_PREFIX):
             exchange.operation = "Control " + path[len(CONTROL_PREFIX) :].strip("/")
             return self.control.handle(exchange.method, path, body, _base_url(environ))
@@ -357,13 +356,22 @@ class SyncApp:
 def _strict_path(environ: WSGIEnvironment, path_info: str) -> str:
     """The percent-decoded path, refusing bytes that are not UTF-8 (404 / 20404).
 
-    Werkzeug's server decodes ``PATH_INFO`` with ``errors="replace"``, which would turn
-    ``Items/%ff`` into the key ``"\ufffd"``; the raw request URI is decoded strictly.
+    The request URI as sent is decoded when the server keeps it (``RAW_URI`` or
+    ``REQUEST_URI``, PEP 3333 style: each byte one latin-1 character), so raw UTF-8
+    bytes and their percent-encoded form address the same key, and invalid UTF-8 is
+    refused the same way in both forms (Werkzeug's ``PATH_INFO``, decoded with
+    ``errors="replace"``, would have turned ``Items/%ff`` into the key ``"\ufffd"``).
     """
     raw = _request_uri_path(environ)
     try:
         if raw is not None and raw.startswith("/"):
-            return unquote_to_bytes(raw).decode("utf-8")
+            if "%" not in raw and raw.isascii():
+                return raw  # nothing to decode: the common case
+            try:
+                raw_bytes = raw.encode("latin-1")
+            except UnicodeEncodeError:  # a server that decoded the URI as UTF-8 already
+                raw_bytes = raw.encode("utf-8")
+            return unquote_to_bytes(raw_bytes).decode("utf-8")
         return path_info.encode("latin-1").decode("utf-8")
     except UnicodeError:
         shown = path_info.encode("latin-1", "replace").decode("utf-8", "replace")
@@ -387,7 +395,14 @@ def _parse_pairs(raw: bytes, where: str) -> dict[str, str]:
 
 
 def _read_body(environ: WSGIEnvironment) -> bytes:
-    """The request body, refused with a 413 once it passes :data:`MAX_BODY_BYTES`."""
+    """The whole request body, exactly as declared, or a Twilio error.
+
+    * larger than :data:`MAX_BODY_BYTES` by its ``Content-Length``: 413, nothing read;
+    * chunked and growing past the limit: 413 as soon as it does;
+    * ending before its ``Content-Length`` (the client half-closed or vanished), or with
+      broken chunked framing, or stalling past the server's read timeout: 400, and the
+      request is not processed.
+    """
     stream = environ["wsgi.input"]
     length_header = environ.get("CONTENT_LENGTH") or ""
     if length_header:
@@ -395,26 +410,40 @@ def _read_body(environ: WSGIEnvironment) -> bytes:
             length = int(length_header)
         except ValueError:
             raise TwilioError(400, 20001, "Invalid Content-Length header") from None
+        if length < 0:
+            raise TwilioError(400, 20001, "Invalid Content-Length header")
         if length > MAX_BODY_BYTES:
-            _drain(stream, length)
             raise _too_large()
-        return stream.read(length) if length > 0 else b""
+        data = _read_upto(stream, length)
+        if len(data) < length:
+            raise _incomplete(f"the request body ended after {len(data)} of {length} bytes")
+        return data
     if environ.get("wsgi.input_terminated"):
-        data = stream.read(MAX_BODY_BYTES + 1)
+        data = _read_upto(stream, MAX_BODY_BYTES + 1)
         if len(data) > MAX_BODY_BYTES:
-            _drain(stream, _DRAIN_LIMIT)
             raise _too_large()
-        return bytes(data)
+        return data
     return b""
 
 
-def _drain(stream: Any, length: int) -> None:
-    left = min(length, _DRAIN_LIMIT)
-    while left > 0:
-        chunk = stream.read(min(_CHUNK, left))
-        if not chunk:
-            return
-        left -= len(chunk)
+def _read_upto(stream: Any, limit: int) -> bytes:
+    """Up to ``limit`` bytes, reading until the stream ends; framing errors are a 400."""
+    chunks: list[bytes] = []
+    left = limit
+    try:
+        while left > 0:
+            chunk = stream.read(min(_CHUNK, left))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except (OSError, ValueError) as exc:  # a dropped client, a timeout, bad chunking
+        raise _incomplete(f"the request body could not be read ({exc})") from None
+    return b"".join(chunks)
+
+
+def _incomplete(detail: str) -> TwilioError:
+    return TwilioError(400, 20001, f"Malformed or incomplete request body: {detail}")
 
 
 def _too_large() -> TwilioError:
@@ -424,6 +453,10 @@ def _too_large() -> TwilioError:
 
 
 def _base_url(environ: WSGIEnvironment) -> str:
+    """``scheme://host[:port]`` the client addressed, for the URLs in answers."""
+    absolute = _absolute_target(environ)
+    if absolute is not None:
+        return absolute[0]  # RFC 9112 3.2.2: the target's authority, not Host
     scheme = environ.get("wsgi.url_scheme", "http")
     host = environ.get("HTTP_HOST")
     if not host:
@@ -431,13 +464,46 @@ def _base_url(environ: WSGIEnvironment) -> str:
     return f"{scheme}://{host}"
 
 
+def _absolute_target(environ: WSGIEnvironment) -> tuple[str, str] | None:
+    """``(scheme://authority, /path?query)`` of an absolute-form request target.
+
+    A client talking to a proxy sends ``GET http://host:port/v1/... HTTP/1.1``; a
+    server may pass that target on as it came (RFC 9112 3.2.2).
+    """
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if not raw or raw[0] == "/":
+        return None
+    scheme, sep, rest = str(raw).partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return None
+    authority, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{authority}", slash + path if slash else "/"
+
+
 def _request_uri_path(environ: WSGIEnvironment) -> str | None:
     """The path part of the request URI exactly as sent, when the server keeps it."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    return str(raw).split("?", 1)[0] if raw else None
+    if not raw:
+        return None
+    if raw[0] != "/":
+        absolute = _absolute_target(environ)
+        if absolute is not None:
+            raw = absolute[1]
+    return str(raw).partition("?")[0]
 
 
 def _raw_path(environ: WSGIEnvironment, path: str) -> str:
-    """The path exactly as the client sent it, for ``meta`` URLs (``SYNC_API.md`` 3.3)."""
+    """The path exactly as the client sent it, for ``meta`` URLs (``SYNC_API.md`` 3.3).
+
+    Raw non-ASCII bytes (which a client should have percent-encoded) are
+    percent-encoded here, so the URL in the answer is valid either way.
+    """
     raw = _request_uri_path(environ)
-    return quote(path) if raw is None else raw
+    if raw is None:
+        return quote(path)
+    if raw.isascii():
+        return raw
+    try:
+        return quote(raw.encode("latin-1"), safe="/%:@!$&'()*+,;=-._~")
+    except UnicodeEncodeError:
+        return quote(raw, safe="/%:@!$&'()*+,;=-._~")
