@@ -363,3 +363,12 @@ def spec_validator(_oai_spec: SpecValidator | None) -> SpecValidator:
     if _oai_spec is None:
         pytest.skip(f"{SPEC_ENV} is not set")
     return _oai_spec
+
+
+@pytest.fixture
+def exchanges(sync_server: Any) -> Iterator[list[Exchange]]:
+    """Every request the emulator answers during the test, as it saw it (headers too)."""
+    seen: list[Exchange] = []
+    sync_server.app.observers.append(seen.append)
+    yield seen
+    sync_server.app.observers.remove(seen.append)
