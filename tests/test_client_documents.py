@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
 from sync_http import (
     CLIENT_WARNINGS,
     assert_recent,
@@ -478,3 +479,43 @@ def test_wrong_method_or_path(sync_server, sync_service, method, suffix, status)
     with unchanged(sync_server, sync_service.sid):
         resp = raw(sync_server, method, documents_url(sync_server, sync_service.sid) + suffix)
         assert_twilio_error(resp, status, 20004 if status == 405 else 20404)
+
+
+def test_deleting_the_service_takes_every_kind(twilio_client, sync_server):
+    svc = twilio_client.sync.v1.services.create()
+    ctx = twilio_client.sync.v1.services(svc.sid)
+    doc = ctx.documents.create(unique_name="d")
+    lst = ctx.sync_lists.create(unique_name="l")
+    ctx.sync_lists("l").sync_list_items.create(data={})
+    stream = ctx.sync_streams.create(unique_name="s")
+    assert ctx.delete() is True
+    for call in (
+        ctx.documents(doc.sid).fetch,
+        ctx.sync_lists(lst.sid).fetch,
+        ctx.sync_lists("l").sync_list_items(0).fetch,
+        ctx.sync_streams(stream.sid).fetch,
+        lambda: ctx.sync_streams("s").stream_messages.create(data={}),
+    ):
+        assert rest_error(call) == (404, 20404)
+    # The names lived in the deleted Service only.
+    other = twilio_client.sync.v1.services.create().sid
+    assert documents(twilio_client, other).create(unique_name="d").unique_name == "d"
+
+
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        "/Documents",
+        "/Documents/d",
+        "/Documents/d/Permissions",
+        "/Lists/l/Items/0",
+        "/Lists/l/Permissions/alice",
+        "/Streams/s/Messages",
+    ],
+)
+def test_bad_credentials_are_401_20003_everywhere(sync_server, suffix):
+    url = service_url(sync_server, "default") + suffix
+    for auth in ((sync_server.account_sid, "wrong"), None):
+        resp = requests.post(url, data={"Data": "{}"}, auth=auth, timeout=10)
+        assert_twilio_error(resp, 401, 20003)
+        assert resp.headers["WWW-Authenticate"].startswith("Basic")

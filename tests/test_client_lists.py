@@ -30,6 +30,8 @@ from sync_http import (
 )
 from twilio.base.exceptions import TwilioRestException
 
+from pytest_syncmap import Choices, SyncServer
+
 pytestmark = CLIENT_WARNINGS
 
 LIST_SID = re.compile(r"^ES[0-9a-f]{32}$")
@@ -902,3 +904,21 @@ def test_wrong_method_or_path(sync_server, sync_service, method, suffix, status)
     with unchanged(sync_server, sync_service.sid):
         resp = raw(sync_server, method, lists_url(sync_server, sync_service.sid) + suffix)
         assert_twilio_error(resp, status, 20004 if status == 405 else 20404)
+
+
+def test_choices_change_the_index_and_data_codes():
+    """``invalid_index_code=20404`` makes a bad path index a routing miss (SYNC_OTHER
+    Q9b); ``missing_list_item_data_code=20001`` the platform's missing-parameter error."""
+    choices = Choices(invalid_index_code=20404, missing_list_item_data_code=20001)
+    with SyncServer(choices=choices) as server:
+        server.store.lists.create("default", unique_name="l")
+        url = items_url(server, "default", "l")
+        body = assert_twilio_error(raw(server, "GET", f"{url}/abc"), 404, 20404)
+        assert (
+            body["message"]
+            == "The requested resource /Services/default/Lists/l/Items/abc was not found"
+        )
+        assert_twilio_error(raw(server, "GET", url, params={"From": "x"}), 400, 20001, "From")
+        assert_twilio_error(
+            raw(server, "POST", url, data={}), 400, 20001, "Missing required parameter Data"
+        )

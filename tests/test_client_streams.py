@@ -27,6 +27,8 @@ from sync_http import (
 )
 from twilio.base.exceptions import TwilioRestException
 
+from pytest_syncmap import Choices, SyncServer
+
 pytestmark = CLIENT_WARNINGS
 
 STREAM_SID = re.compile(r"^TO[0-9a-f]{32}$")
@@ -317,3 +319,12 @@ def test_bad_page_token_is_400_54453(sync_server, sync_service):
         params={"PageToken": "garbage"},
     )
     assert_twilio_error(resp, 400, 54453)
+
+
+def test_choice_changes_the_missing_data_code():
+    with SyncServer(choices=Choices(missing_stream_message_data_code=20001)) as server:
+        server.store.streams.create("default", unique_name="s")
+        url = f"{streams_url(server, 'default')}/s/Messages"
+        assert_twilio_error(
+            raw(server, "POST", url, data={"Data": "null"}), 400, 20001, "Missing required"
+        )
