@@ -734,7 +734,7 @@ def test_invalid_list_name_is_400_54302(sync_server, sync_service, name):
 
 
 @pytest.mark.parametrize(
-    "index", ["abc", "-1", "1.5", "1e3", "0x1", "99999999999999999999", " "], ids=repr
+    "index", ["abc", "-1", "1.5", "1e3", "0x1", "99999999999999999999", " ", " 7", "+7"], ids=repr
 )
 @pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
 def test_bad_index_is_400_54458(sync_server, sync_service, method, index):
@@ -745,7 +745,7 @@ def test_bad_index_is_400_54458(sync_server, sync_service, method, index):
         assert_twilio_error(resp, 400, 54458, "Invalid List Item index")
 
 
-@pytest.mark.parametrize("value", ["abc", "-1", "1.5", "99999999999999999999"])
+@pytest.mark.parametrize("value", ["abc", "-1", "1.5", "99999999999999999999", " 3"])
 def test_bad_from_is_400_54458(sync_server, sync_service, value):
     make_list(sync_server, sync_service.sid, 1)
     resp = raw(

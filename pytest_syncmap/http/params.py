@@ -139,9 +139,8 @@ def parse_index(raw: str, code: int, *, name: str = "Index", path: str | None = 
     Anything else is ``code`` (``choices.invalid_index_code``, 54458 "Invalid List
     Item index"); with ``code`` 20404 a bad path index is a routing miss at ``path``.
     """
-    value = raw.strip()
-    if _INDEX.fullmatch(value):
-        return int(value)
+    if _INDEX.fullmatch(raw):
+        return int(raw)
     if code == 20404 and path is not None:
         raise TwilioError.not_found(path)
     if code in (20001, 20404):
