@@ -6,14 +6,16 @@ the emulator sends, to any test, is then checked while it is served:
 
 * a 2xx answer must be a status the spec declares for that operation, and its JSON
   body must match the operation's response schema. ``$ref``s are inlined, OpenAPI
-  3.0 ``nullable: true`` becomes a JSON-schema ``null`` alternative, and the Service,
-  Map and MapItem objects are made strict (every property required, no other
-  property allowed) so a misspelt or missing field fails. List envelopes are strict
+  3.0 ``nullable: true`` becomes a JSON-schema ``null`` alternative, and every resource
+  object (Service, Map, Map Item, Document, List, List Item, Stream, Stream Message and
+  the three Permissions) is made strict (every property required, no other property
+  allowed) so a misspelt or missing field fails. List envelopes are strict
   the same way, and ``meta.key`` must name the array.
 * dates (``format: date-time``) must be Twilio's ``YYYY-MM-DDTHH:MM:SSZ``, ``format:
   uri`` values absolute http(s) URLs, ``uri-map`` objects maps of such URLs.
-* Create/Fetch/UpdateSyncMapItem must carry an ``ETag`` header equal to the body's
-  ``revision``; list answers must not carry one.
+* the operations whose answer the spec declares with an ``ETag`` header (Create/Fetch/
+  Update of Documents, List Items and Map Items) must carry one equal to the body's
+  ``revision``; no other answer may carry one.
 * every non-2xx answer must be a Twilio error body: exactly ``code`` (int),
   ``message`` (str), ``more_info`` (URI) and ``status`` (int, equal to the HTTP status).
 
@@ -43,16 +45,38 @@ if TYPE_CHECKING:
 
 SPEC_ENV = "SYNCMAP_OAI_SPEC"
 
-#: Resource objects whose schemas are made strict (all properties, nothing else).
+#: Resource objects whose schemas are made strict (all properties, nothing else): every
+#: resource of the spec (``test_coverage.py`` checks that none is missing).
 STRICT_SCHEMAS = frozenset(
     {
         "sync.v1.service",
+        "sync.v1.service.document",
+        "sync.v1.service.document.document_permission",
+        "sync.v1.service.sync_list",
+        "sync.v1.service.sync_list.sync_list_item",
+        "sync.v1.service.sync_list.sync_list_permission",
         "sync.v1.service.sync_map",
         "sync.v1.service.sync_map.sync_map_item",
+        "sync.v1.service.sync_map.sync_map_permission",
+        "sync.v1.service.sync_stream",
+        "sync.v1.service.sync_stream.stream_message",
     }
 )
-#: Operations whose answer must carry ``ETag: <revision>`` (the spec declares it).
-ETAG_OPERATIONS = frozenset({"CreateSyncMapItem", "FetchSyncMapItem", "UpdateSyncMapItem"})
+#: Operations whose answer must carry ``ETag: <revision>`` (the spec declares it); no
+#: other answer may carry one (``test_coverage.py`` checks this against the spec).
+ETAG_OPERATIONS = frozenset(
+    {
+        "CreateDocument",
+        "FetchDocument",
+        "UpdateDocument",
+        "CreateSyncListItem",
+        "FetchSyncListItem",
+        "UpdateSyncListItem",
+        "CreateSyncMapItem",
+        "FetchSyncMapItem",
+        "UpdateSyncMapItem",
+    }
+)
 #: Twilio's date format, the only one twilio-python parses.
 DATE_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
@@ -300,8 +324,8 @@ class SpecValidator:
                 raise AssertionError("no ETag header")
             if etag != body.get("revision"):
                 raise AssertionError(f"ETag {etag!r} != revision {body.get('revision')!r}")
-        elif etag is not None and "meta" in body:
-            raise AssertionError(f"list answer carries ETag {etag!r}")
+        elif etag is not None:
+            raise AssertionError(f"ETag {etag!r} on an answer the spec declares without one")
 
 
 # ------------------------------------------------------------------ fixtures
@@ -339,3 +363,12 @@ def spec_validator(_oai_spec: SpecValidator | None) -> SpecValidator:
     if _oai_spec is None:
         pytest.skip(f"{SPEC_ENV} is not set")
     return _oai_spec
+
+
+@pytest.fixture
+def exchanges(sync_server: Any) -> Iterator[list[Exchange]]:
+    """Every request the emulator answers during the test, as it saw it (headers too)."""
+    seen: list[Exchange] = []
+    sync_server.app.observers.append(seen.append)
+    yield seen
+    sync_server.app.observers.remove(seen.append)

@@ -1,10 +1,13 @@
 """The official Node helper library (``twilio@6.2.0``) against the standalone emulator.
 
-``tests/node/sync_scenario.js`` runs a Sync Map scenario (create, fetch, conditional
-update and delete, 412s, paging, 404 after delete) through ``client.sync.baseUrl`` and
-prints a JSON summary; this test starts ``python -m pytest_syncmap`` in a subprocess,
-runs the script with ``node``, checks the summary and cross-checks the emulator's
-state and journal over plain HTTP.
+``tests/node/sync_scenario.js`` runs a Sync scenario through ``client.sync.baseUrl``
+and prints a JSON summary: a Map (create, fetch, conditional update and delete, 412s,
+paging, 404 after delete), a Document (conditional update replacing the data, a stale
+one refused), a List (appends, removes leaving gaps, conditional update and remove,
+listings across the gaps in both orders, a permission) and a Stream (a message
+published, one over 4 KiB refused). This test starts ``python -m pytest_syncmap`` in a
+subprocess, runs the script with ``node``, checks the summary and cross-checks the
+emulator's state and journal over plain HTTP.
 
 Where the npm package comes from:
 
@@ -231,7 +234,25 @@ def test_node_twilio_client_scenario(
         ("remove with stale ifMatch", 412, 54205),
         ("fetch deleted", 404, 54201),
         ("fetch conditionally deleted", 404, 54201),
+        ("document update with stale ifMatch", 412, 54103),
+        ("list item update with stale ifMatch", 412, 54155),
+        ("list item remove with stale ifMatch", 412, 54155),
+        ("fetch removed list item", 404, 54151),
+        ("stream message over 4 KiB", 413, 54006),
+        ("publish to an unknown stream", 404, 54300),
     ]
+    assert summary["document"]["data"] == {"state": "answered"}
+    assert summary["document"]["revisions"][0] != summary["document"]["revisions"][1]
+    node_list = summary["list"]
+    assert node_list["asc"] == [0, 1, 4, 5]
+    assert node_list["desc"] == [5, 4, 1, 0]
+    assert node_list["fromGap"] == [4, 5]
+    assert node_list["fromGapDesc"] == [1, 0]
+    assert node_list["pages"] == [[0, 1, 4], [5]]
+    assert node_list["appendedAfterRemoves"] == 6  # indexes are never reused
+    assert node_list["data"] == [{"n": 0}, {"n": 10}, {"n": 4}, {"n": 5}]
+    assert node_list["permissions"] == [["alice@example.com", True, False, False]]
+    assert summary["stream"]["message"]["data"] == {"typing": True, "who": "alice"}
 
     # The journal shows what the Node client actually sent (read first: the plain
     # HTTP check below is journalled too).
@@ -259,20 +280,75 @@ def test_node_twilio_client_scenario(
     # list({pageSize: 2}) over 5 items walks 3 pages (next_page_url followed), and
     # every list request asks for PageSize=2.
     pages = [
-        e["query"]
-        for e in entries
-        if e["method"] == "GET" and e["path"].endswith("/Items") and e["status"] == 200
+        e["query"] for e in entries if e["operation"] == "ListSyncMapItem" and e["status"] == 200
     ]
     assert pages, "no list requests in the journal"
     assert all(query.get("PageSize") == "2" for query in pages), pages
     assert [query.get("Page") for query in pages[:3]] == [None, "1", "2"]
     assert all("PageToken" in query for query in pages[1:3])
 
+    # What the Node client sent for the other kinds: If-Match on the Document update and
+    # on List Item update and remove (twilio-node, unlike twilio-python, sends it there).
+    doc_before, doc_after = summary["document"]["revisions"]
+    assert [
+        (e["if_match"], e["status"], e["code"])
+        for e in entries
+        if e["operation"] == "UpdateDocument"
+    ] == [(doc_before, 200, None), (doc_before, 412, 54103)]
+    revisions = node_list["revisions"]
+    item_writes = [
+        (e["operation"], e["path"].rsplit("/", 1)[1], e["if_match"], e["status"], e["code"])
+        for e in entries
+        if e["operation"] in ("UpdateSyncListItem", "DeleteSyncListItem")
+    ]
+    assert item_writes == [
+        ("UpdateSyncListItem", "1", revisions["before"], 200, None),
+        ("UpdateSyncListItem", "1", revisions["before"], 412, 54155),
+        ("DeleteSyncListItem", "2", None, 204, None),
+        ("DeleteSyncListItem", "3", revisions["before"], 412, 54155),
+        ("DeleteSyncListItem", "3", revisions["removed"], 204, None),
+    ]
+    list_queries = [
+        e["query"] for e in entries if e["operation"] == "ListSyncListItem" and e["status"] == 200
+    ]
+    assert {"From": "2", "Bounds": "inclusive", "PageSize": "1"} in list_queries
+    assert any(q.get("Order") == "desc" and q.get("From") == "3" for q in list_queries)
+    published = [
+        (json.loads(e["form"]["Data"]), e["status"], e["code"])
+        for e in entries
+        if e["operation"] == "CreateStreamMessage"
+    ]
+    assert [(data.keys(), status, code) for data, status, code in published] == [
+        ({"typing", "who"}, 201, None),
+        ({"blob"}, 413, 54006),
+        (set(), 404, 54300),
+    ]
+
     # The emulator's own view, over plain HTTP with the same credentials.
     service, map_sid = summary["service"], summary["map"]["sid"]
-    items = _get(f"{emulator_url}/v1/Services/{service}/Maps/node-map/Items")["items"]
+    base = f"{emulator_url}/v1/Services/{service}"
+    items = _get(f"{base}/Maps/node-map/Items")["items"]
     assert [(i["key"], i["data"], i["map_sid"]) for i in items] == [
         ("k3", {"n": 3, "name": "item k3"}, map_sid),
         ("k4", {"n": 4, "name": "item k4"}, map_sid),
         ("k5", {"n": 5, "name": "item k5"}, map_sid),
     ]
+    document = _get(f"{base}/Documents/node-doc")
+    assert (document["sid"], document["revision"], document["data"]) == (
+        summary["document"]["sid"],
+        doc_after,
+        {"state": "answered"},
+    )
+    list_items = _get(f"{base}/Lists/node-list/Items")["items"]
+    assert [(i["index"], i["data"]) for i in list_items] == [
+        (0, {"n": 0}),
+        (1, {"n": 10}),
+        (4, {"n": 4}),
+        (5, {"n": 5}),
+        (6, {"n": 6}),
+    ]
+    assert all(i["list_sid"] == node_list["sid"] for i in list_items)
+    permission = _get(f"{base}/Lists/node-list/Permissions/alice%40example.com")
+    assert (permission["read"], permission["write"], permission["manage"]) == (True, False, False)
+    stream = _get(f"{base}/Streams/node-stream")
+    assert stream["sid"] == summary["stream"]["sid"]

@@ -37,8 +37,22 @@ class Paging:
     before_inclusive: bool = False
 
 
-def read_paging(call: Call, choices: Choices, kind: type[str] | type[int]) -> Paging:
-    """``PageSize``, ``Page`` and the ``PageToken`` cursor (positions of type ``kind``)."""
+def read_paging(
+    call: Call,
+    choices: Choices,
+    kind: type[str] | type[int],
+    *,
+    token_code: int = 20001,
+    keep_inclusive: bool = False,
+) -> Paging:
+    """``PageSize``, ``Page`` and the ``PageToken`` cursor (positions of type ``kind``).
+
+    ``token_code`` is the error code of a token this API did not issue (20001, or
+    Sync's 54453). A previous page may have to end *at* its cursor (``before_inclusive``);
+    listings that cannot say so get integer positions moved one up instead, which is
+    right for the ascending creation order they use. ``keep_inclusive`` keeps the flag
+    for listings that read in both orders (List Items).
+    """
     query = call.query
     size = parse_page_size(query, choices)
     page_no = parse_page(query)
@@ -46,13 +60,13 @@ def read_paging(call: Call, choices: Choices, kind: type[str] | type[int]) -> Pa
     inclusive = False
     token = query.get("PageToken")
     if token:
-        direction, position = decode_page_token(token, kind)
+        direction, position = decode_page_token(token, kind, token_code)
         if direction == "next":
             after = position
         else:
             before, inclusive = position, direction == "previous_inclusive"
-            if inclusive and isinstance(position, int):
-                # Positions that are integers: "up to n" is "before n + 1".
+            if inclusive and isinstance(position, int) and not keep_inclusive:
+                # Ascending integer positions: "up to n" is "before n + 1".
                 before, inclusive = position + 1, False
     return Paging(size, page_no, after, before, inclusive)
 

@@ -25,12 +25,16 @@ __all__ = [
     "Cursor",
     "decode_page_token",
     "encode_page_token",
+    "null_data",
     "parse_bool",
     "parse_data",
     "parse_enum",
     "parse_if_match",
+    "parse_index",
+    "parse_nullable_data",
     "parse_page",
     "parse_page_size",
+    "parse_required_bool",
     "parse_ttl",
 ]
 
@@ -38,6 +42,8 @@ _DIGITS = re.compile(r"[0-9]{1,12}")
 # PageSize is an int64: twilio-python sends PageSize=limit, so any size must clamp.
 _ANY_DIGITS = re.compile(r"[0-9]{1,19}")
 _IF_MATCH = re.compile(r"[0-9a-fA-F]{1,32}")
+# A List Item index: a non-negative int64 (more digits cannot be an index).
+_INDEX = re.compile(r"[0-9]{1,18}")
 
 
 def parse_ttl(form: Mapping[str, str], name: str, alias: str | None = None) -> int | None:
@@ -62,16 +68,51 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_data(raw: str) -> dict[str, Any]:
-    """Item ``Data``: JSON text that must hold an object (``SYNC_API.md`` 3.7)."""
+def _parse_json(raw: str) -> Any:
     try:
-        value = json.loads(raw, parse_constant=_reject_constant)
+        return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise InvalidData("The specified 'Data' parameter is not valid JSON") from None
+
+
+def _not_an_object(value: Any) -> InvalidData:
+    kind = "null" if value is None else type(value).__name__
+    return InvalidData(f"The specified 'Data' parameter must be a JSON object, not {kind}")
+
+
+def parse_data(raw: str) -> dict[str, Any]:
+    """Item ``Data``: JSON text that must hold an object (``SYNC_API.md`` 3.7)."""
+    value = _parse_json(raw)
     if not isinstance(value, dict):
-        kind = "null" if value is None else type(value).__name__
-        raise InvalidData(f"The specified 'Data' parameter must be a JSON object, not {kind}")
+        raise _not_an_object(value)
     return value
+
+
+def parse_nullable_data(raw: str) -> dict[str, Any] | None:
+    """``Data`` that may be sent empty or as JSON ``null`` (``None`` for both).
+
+    Documents, List Items and Stream Messages answer those with their own "cannot be
+    null" code (:func:`null_data`); anything else that is not a JSON object is 54008.
+    """
+    if raw.strip() == "":
+        return None
+    value = _parse_json(raw)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _not_an_object(value)
+    return value
+
+
+def null_data(code: int, what: str) -> TwilioError:
+    """``Data`` missing, empty or ``null`` where the object needs some (``SYNC_OTHER`` Q10).
+
+    ``code`` is the object's own code (54101 Document, 54156 List Item, 54251 Stream
+    Message); 20001 gives the platform's "Missing required parameter" instead.
+    """
+    if code == 20001:
+        return TwilioError.missing("Data")
+    return TwilioError(400, code, f"Invalid {what} data. The 'Data' parameter cannot be null.")
 
 
 def parse_bool(form: Mapping[str, str], name: str) -> bool | None:
@@ -84,6 +125,31 @@ def parse_bool(form: Mapping[str, str], name: str) -> bool | None:
     raise TwilioError.invalid(name, "must be true or false")
 
 
+def parse_required_bool(form: Mapping[str, str], name: str) -> bool:
+    """A boolean form field the operation requires (400 / 20001 when absent)."""
+    value = parse_bool(form, name)
+    if value is None:
+        raise TwilioError.missing(name)
+    return value
+
+
+def parse_index(raw: str, code: int, *, name: str = "Index", path: str | None = None) -> int:
+    """A List Item index (``{Index}`` in a path, or ``From``): a non-negative integer.
+
+    Anything else is ``code`` (``choices.invalid_index_code``, 54458 "Invalid List
+    Item index"); with ``code`` 20404 a bad path index is a routing miss at ``path``.
+    """
+    if _INDEX.fullmatch(raw):
+        return int(raw)
+    if code == 20404 and path is not None:
+        raise TwilioError.not_found(path)
+    if code in (20001, 20404):
+        raise TwilioError.invalid(name, "must be a non-negative integer")
+    raise TwilioError(
+        400, code, f"Invalid List Item index. The {name} must be a non-negative integer"
+    )
+
+
 def parse_int(form: Mapping[str, str], name: str, low: int, high: int) -> int | None:
     """A bounded integer form field; ``None`` when absent."""
     if name not in form:
@@ -94,16 +160,24 @@ def parse_int(form: Mapping[str, str], name: str, low: int, high: int) -> int | 
     return int(raw)
 
 
-def parse_enum(query: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+def parse_enum(
+    query: Mapping[str, str], name: str, allowed: tuple[str, ...], code: int = 20001
+) -> str:
     """A query parameter from a closed set; the first allowed value is the default.
 
-    An empty value counts as not sent, as for every other parameter.
+    An empty value counts as not sent, as for every other parameter. ``code`` is the
+    error code of a value outside the set (20001, or Sync's 54451 "Invalid 'Order'
+    query parameter" / 54452 "Invalid 'Bounds' query parameter").
     """
     raw = query.get(name)
     if not raw:
         return allowed[0]
     if raw not in allowed:
-        raise TwilioError.invalid(name, f"must be one of {', '.join(allowed)}")
+        if code == 20001:
+            raise TwilioError.invalid(name, f"must be one of {', '.join(allowed)}")
+        raise TwilioError(
+            400, code, f"Invalid '{name}' query parameter. It must be one of {', '.join(allowed)}"
+        )
     return raw
 
 
@@ -186,9 +260,19 @@ def encode_page_token(direction: Direction, position: str | int) -> str:
     return "PT" + base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def decode_page_token(token: str, kind: type[str] | type[int]) -> Cursor:
-    """Read a ``PageToken`` back; anything this API did not issue is a 400 / 20001."""
-    bad = TwilioError.invalid("PageToken", "the page token is not valid for this list")
+def decode_page_token(token: str, kind: type[str] | type[int], code: int = 20001) -> Cursor:
+    """Read a ``PageToken`` back; anything this API did not issue is a 400 with ``code``.
+
+    ``code`` is 20001, or Sync's 54453 "Invalid 'PageToken' query parameter".
+    """
+    if code == 20001:
+        bad = TwilioError.invalid("PageToken", "the page token is not valid for this list")
+    else:
+        bad = TwilioError(
+            400,
+            code,
+            "Invalid 'PageToken' query parameter. The page token is not valid for this list",
+        )
     if not token.startswith("PT"):
         raise bad
     body = token[2:]

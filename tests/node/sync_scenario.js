@@ -1,11 +1,13 @@
-// A Sync Map scenario driven by the official Node helper library (twilio@6.2.0)
-// against the pytest-syncmap emulator. Run by tests/test_node_client.py.
+// A Sync scenario (a Map, a Document, a List and a Stream) driven by the official Node
+// helper library (twilio@6.2.0) against the pytest-syncmap emulator. Run by
+// tests/test_node_client.py.
 //
 //   BASE_URL=http://127.0.0.1:PORT ACCOUNT_SID=AC... AUTH_TOKEN=... node sync_scenario.js
 //
 // Prints one JSON summary on stdout and exits 0, or explains the first unexpected
 // result on stderr and exits 1. Uses items(key).update()/.remove() throughout: in 6.2.0
 // instances returned by create() and list() lack their key and cannot update or remove.
+// List items are addressed the same way, items(index).
 "use strict";
 
 const twilio = require("twilio");
@@ -145,7 +147,142 @@ async function main() {
   const remaining = await items.list({ pageSize: 2 });
   summary.remaining = remaining.map((item) => item.key);
   check(same(summary.remaining, ["k3", "k4", "k5"]), "keys after deletes", summary.remaining);
+
+  await documentScenario(client.sync.v1.services(service.sid), summary);
+  await listScenario(client.sync.v1.services(service.sid), summary);
+  await streamScenario(client.sync.v1.services(service.sid), summary);
   return summary;
+}
+
+// A Document: created with data, replaced (not merged) by a conditional update, a stale
+// update refused, listed, fetched by SID.
+async function documentScenario(svc, summary) {
+  const docs = svc.documents;
+  const doc = await docs.create({ uniqueName: "node-doc", data: { state: "ringing", caller: "alice" } });
+  check(/^ET[0-9a-f]{32}$/.test(doc.sid), "document SID", doc.sid);
+  check(doc.url.startsWith(BASE_URL), "document url points at the emulator", doc.url);
+  check(same(doc.data, { state: "ringing", caller: "alice" }), "document data", doc.data);
+  const updated = await docs("node-doc").update({ data: { state: "answered" }, ifMatch: doc.revision });
+  check(updated.revision !== doc.revision, "document update changes the revision", updated.revision);
+  check(same(updated.data, { state: "answered" }), "document data is replaced, not merged", updated.data);
+  summary.errors.push(
+    await expectRestError(
+      "document update with stale ifMatch",
+      () => docs("node-doc").update({ data: { state: "lost" }, ifMatch: doc.revision }),
+      412,
+      54103,
+    ),
+  );
+  const fetched = await docs(doc.sid).fetch();
+  check(same(fetched.data, { state: "answered" }), "a refused update must not write", fetched.data);
+  const listed = await docs.list();
+  check(same(listed.map((d) => d.sid), [doc.sid]), "documents listed", listed.map((d) => d.sid));
+  summary.document = {
+    sid: doc.sid,
+    revisions: [doc.revision, updated.revision],
+    data: fetched.data,
+  };
+}
+
+// A List: six appends (indexes 0..5), an unconditional and a conditional remove leave
+// gaps, a conditional update, stale ifMatch refused on update and remove, and listings
+// across the gaps in both orders and from an index in a gap.
+async function listScenario(svc, summary) {
+  const list = await svc.syncLists.create({ uniqueName: "node-list" });
+  check(/^ES[0-9a-f]{32}$/.test(list.sid), "list SID", list.sid);
+  const items = svc.syncLists("node-list").syncListItems;
+  const indexes = [];
+  for (let n = 0; n < 6; n += 1) {
+    const created = await items.create({ data: { n } });
+    check(created.listSid === list.sid, "item listSid", created.listSid);
+    indexes.push(created.index);
+  }
+  check(same(indexes, [0, 1, 2, 3, 4, 5]), "appended indexes", indexes);
+
+  const one = await items(1).fetch();
+  const updated = await items(1).update({ data: { n: 10 }, ifMatch: one.revision });
+  check(same(updated.data, { n: 10 }), "item data replaced", updated.data);
+  summary.errors.push(
+    await expectRestError(
+      "list item update with stale ifMatch",
+      () => items(1).update({ data: { n: 99 }, ifMatch: one.revision }),
+      412,
+      54155,
+    ),
+  );
+  const removed2 = await items(2).remove();
+  check(removed2 === true, "item remove() resolves true", removed2);
+  const three = await items(3).fetch();
+  summary.errors.push(
+    await expectRestError(
+      "list item remove with stale ifMatch",
+      () => items(3).remove({ ifMatch: one.revision }),
+      412,
+      54155,
+    ),
+  );
+  const removed3 = await items(3).remove({ ifMatch: three.revision });
+  check(removed3 === true, "conditional item remove() resolves true", removed3);
+  summary.errors.push(
+    await expectRestError("fetch removed list item", () => items(2).fetch(), 404, 54151),
+  );
+
+  const asc = await items.list({ pageSize: 2 });
+  const desc = await items.list({ order: "desc", pageSize: 2 });
+  const fromGap = await items.list({ from: "2", bounds: "inclusive", pageSize: 1 });
+  const fromGapDesc = await items.list({ from: "3", order: "desc", pageSize: 1 });
+  const firstPage = await items.page({ pageSize: 3 });
+  const secondPage = await firstPage.nextPage();
+  check(secondPage, "a second list item page must exist");
+  const again = await items.create({ data: { n: 6 } });
+  summary.list = {
+    sid: list.sid,
+    revisions: { before: one.revision, after: updated.revision, removed: three.revision },
+    asc: asc.map((i) => i.index),
+    desc: desc.map((i) => i.index),
+    fromGap: fromGap.map((i) => i.index),
+    fromGapDesc: fromGapDesc.map((i) => i.index),
+    pages: [firstPage.instances.map((i) => i.index), secondPage.instances.map((i) => i.index)],
+    appendedAfterRemoves: again.index,
+    data: asc.map((i) => i.data),
+  };
+
+  const permission = await svc
+    .syncLists("node-list")
+    .syncListPermissions("alice@example.com")
+    .update({ read: true, write: false, manage: false });
+  check(permission.identity === "alice@example.com", "permission identity", permission.identity);
+  check(permission.url.endsWith("/Permissions/alice%40example.com"), "permission url", permission.url);
+  const permissions = await svc.syncLists(list.sid).syncListPermissions.list();
+  summary.list.permissions = permissions.map((p) => [p.identity, p.read, p.write, p.manage]);
+}
+
+// A Stream: created, a message published (201, TZ SID, data echoed), one over 4 KiB
+// refused, and publishing to an unknown Stream refused.
+async function streamScenario(svc, summary) {
+  const stream = await svc.syncStreams.create({ uniqueName: "node-stream" });
+  check(/^TO[0-9a-f]{32}$/.test(stream.sid), "stream SID", stream.sid);
+  const messages = svc.syncStreams("node-stream").streamMessages;
+  const message = await messages.create({ data: { typing: true, who: "alice" } });
+  check(/^TZ[0-9a-f]{32}$/.test(message.sid), "message SID", message.sid);
+  check(same(message.data, { typing: true, who: "alice" }), "message data", message.data);
+  summary.errors.push(
+    await expectRestError(
+      "stream message over 4 KiB",
+      () => messages.create({ data: { blob: "x".repeat(5000) } }),
+      413,
+      54006,
+    ),
+  );
+  summary.errors.push(
+    await expectRestError(
+      "publish to an unknown stream",
+      () => svc.syncStreams("no-such-stream").streamMessages.create({ data: {} }),
+      404,
+      54300,
+    ),
+  );
+  summary.stream = { sid: stream.sid, message: { sid: message.sid, data: message.data } };
 }
 
 main().then(
