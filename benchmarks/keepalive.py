@@ -194,11 +194,14 @@ def optional_servers() -> dict[str, Callable[[WSGIApplication], Any]]:
 # ----------------------------------------------------------------- fixtures
 @dataclass
 class Emulator:
-    """A running emulator holding one item, and that item's path and answer."""
+    """A running emulator holding one resource to fetch, and its path and answer."""
 
     server: SyncServer
     service: str
-    map_sid: str
+    #: ``map_item``, ``document`` or ``list_item``.
+    kind: str
+    #: The SID of the Map, Document or List.
+    object_sid: str
     path: str
     body: bytes
     content_type: str
@@ -207,19 +210,39 @@ class Emulator:
     def url(self) -> str:
         return self.server.url + self.path
 
+    @property
+    def map_sid(self) -> str:
+        return self.object_sid
+
+
+#: What to fetch, per kind: how to create it, and its path below the Service.
+KINDS = ("map_item", "document", "list_item")
+
 
 @contextmanager
-def emulator() -> Iterator[Emulator]:
+def emulator(kind: str = "map_item") -> Iterator[Emulator]:
     with SyncServer() as server:
         store = server.store
         service = store.create_service(friendly_name="bench").sid
-        map_sid = store.create_map(service, unique_name="bench").sid
-        store.put_item(service, map_sid, KEY, ITEM)
-        path = f"/v1/Services/{service}/Maps/{map_sid}/Items/{KEY}"
+        if kind == "map_item":
+            sid = store.maps.create(service, unique_name="bench").sid
+            store.maps.items.put(service, sid, KEY, ITEM)
+            path = f"/v1/Services/{service}/Maps/{sid}/Items/{KEY}"
+        elif kind == "document":
+            sid = store.documents.create(service, unique_name="bench", data=ITEM).sid
+            path = f"/v1/Services/{service}/Documents/{sid}"
+        elif kind == "list_item":
+            sid = store.lists.create(service, unique_name="bench").sid
+            index = store.lists.items.create(service, sid, ITEM).index
+            path = f"/v1/Services/{service}/Lists/{sid}/Items/{index}"
+        else:
+            raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
         with requests.Session() as session:
             first = session.get(server.url + path, auth=server.auth)
             first.raise_for_status()
-        yield Emulator(server, service, map_sid, path, first.content, first.headers["Content-Type"])
+        yield Emulator(
+            server, service, kind, sid, path, first.content, first.headers["Content-Type"]
+        )
 
 
 def session_for(auth: tuple[str, str]) -> requests.Session:
@@ -229,11 +252,16 @@ def session_for(auth: tuple[str, str]) -> requests.Session:
 
 
 def twilio_item(base_url: str, emu: Emulator) -> Any:
-    """The official client's context for the item, against ``base_url``."""
+    """The official client's context for the fetched resource, against ``base_url``."""
     client = Client(emu.server.account_sid, emu.server.auth_token)
     client.region = client.edge = None
     client.sync.base_url = base_url
-    return client.sync.v1.services(emu.service).sync_maps(emu.map_sid).sync_map_items(KEY)
+    service = client.sync.v1.services(emu.service)
+    if emu.kind == "document":
+        return service.documents(emu.object_sid)
+    if emu.kind == "list_item":
+        return service.sync_lists(emu.object_sid).sync_list_items(0)
+    return service.sync_maps(emu.object_sid).sync_map_items(KEY)
 
 
 # -------------------------------------------------------- subprocess servers
