@@ -93,6 +93,14 @@ class Target:
         #: ``requests`` proxy key for the emulator's host; mapped to "" it means "direct".
         self.proxy_key = f"{parts.scheme}://{parts.hostname}"
 
+    def with_headers(self, headers: Mapping[str, str]) -> Target:
+        """The same target sending ``headers`` (cheap: nothing is recomputed)."""
+        other = object.__new__(Target)
+        for name in Target.__slots__:
+            setattr(other, name, getattr(self, name))
+        other.headers = dict(headers)
+        return other
+
     def owns(self, url: str) -> bool:
         """Whether ``url`` points at this target's emulator."""
         base = self.base
@@ -122,8 +130,11 @@ def rewrite(original: Callable[[Any, str], str], client: Any, uri: str, base: st
     if uri.startswith(base) and (len(uri) == len(base) or uri[len(base)] in "/?"):
         return uri
     out = original(client, uri)
+    if "sync" not in out.lower():  # cheap: most calls to other products stop here
+        return None
     parts = urlsplit(out)
-    if parts.hostname is not None and is_sync_host(parts.hostname):
+    hostname = parts.hostname
+    if hostname is not None and is_sync_host(hostname):
         return base + parts.path + (f"?{parts.query}" if parts.query else "")
     return None
 

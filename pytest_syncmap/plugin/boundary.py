@@ -85,6 +85,7 @@ class Boundary:
         self._reported: dict[str | None, int] = {}
         self._installation: Installation | None = None
         self._submit: Any = None
+        self._target: Target | None = None
 
     # ------------------------------------------------------------- lifecycle
     def open(self) -> None:
@@ -107,12 +108,10 @@ class Boundary:
         """Test ``name`` starts: new generation, state reset, its code's requests tagged."""
         server = self.server
         generation = server.begin_test(name)
-        target = Target(
-            server.url,
-            server.account_sid,
-            server.auth_token,
-            {GENERATION_HEADER: str(generation)},
-        )
+        base = self._target
+        if base is None or base.base != server.url:
+            base = self._target = Target(server.url, server.account_sid, server.auth_token)
+        target = base.with_headers({GENERATION_HEADER: str(generation)})
         scope = TestScope(generation, name, target)
         self.active = scope
         self._var.set(scope)

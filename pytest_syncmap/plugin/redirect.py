@@ -60,9 +60,17 @@ def redirect_env(
     """
     patcher.setenv("TWILIO_ACCOUNT_SID", account_sid)
     patcher.setenv("TWILIO_AUTH_TOKEN", auth_token)
-    host = urlsplit(base_url).hostname or "127.0.0.1"
+    host = _host(base_url)
     for name in ("NO_PROXY", "no_proxy"):
-        patcher.setenv(name, no_proxy_value(os.environ.get(name), host))
+        current = os.environ.get(name)
+        value = no_proxy_value(current, host)
+        if value != current:
+            patcher.setenv(name, value)
+
+
+@functools.lru_cache(maxsize=8)
+def _host(base_url: str) -> str:
+    return urlsplit(base_url).hostname or "127.0.0.1"
 
 
 def redirect_with(
