@@ -391,6 +391,92 @@ def test_the_next_test_waits_for_a_canned_answer_still_being_made(pytester):
     run_in_order(pytester).assert_outcomes(passed=2)
 
 
+def test_a_request_stuck_inside_never_hangs_the_next_test(pytester):
+    pytester.makepyfile(
+        test_stuck="""
+        import threading
+        import time
+
+        import pytest
+        import requests
+        from werkzeug import Response
+
+        HANDLING, RELEASE = threading.Event(), threading.Event()
+
+
+        def stuck(request):
+            HANDLING.set()
+            RELEASE.wait(30)
+            return Response("{}", content_type="application/json")
+
+
+        def test_a_leaves_a_stuck_request(sync_server):
+            sync_server.boundary_wait = 0.3
+            sync_server.expect_request("/v1/Services").respond_with_handler(stuck)
+            threading.Thread(
+                target=requests.get,
+                args=(f"{sync_server.url}/v1/Services",),
+                kwargs={"auth": sync_server.auth, "timeout": 30},
+                daemon=True,
+            ).start()
+            assert HANDLING.wait(10)
+
+
+        def test_b_starts_anyway(sync_server):
+            RELEASE.set()
+            del sync_server.boundary_wait
+            assert sync_server.journal.entries == []
+        """
+    )
+    result = run_in_order(pytester)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        ["*RuntimeWarning: pytest-syncmap: 1 request(s) of the previous test were still*"]
+    )
+
+
+def test_raw_http_can_name_its_test_itself(pytester):
+    pytester.makepyfile(
+        test_tagged="""
+        import threading
+        import time
+
+        import requests
+
+        GO = threading.Event()
+        ANSWERS = []
+
+
+        def later(url, auth, generation):
+            GO.wait(10)
+            ANSWERS.append(
+                requests.get(url, auth=auth, timeout=10,
+                             headers={"X-Syncmap-Generation": str(generation)})
+            )
+
+
+        def test_a_leaves_a_tagged_request(sync_server):
+            url = f"{sync_server.url}/v1/Services"
+            mine = requests.get(url, auth=sync_server.auth, timeout=10,
+                                headers={"X-Syncmap-Generation": str(sync_server.generation)})
+            assert mine.status_code == 200
+            args = (url, sync_server.auth, sync_server.generation)
+            threading.Thread(target=later, args=args, daemon=True).start()
+
+
+        def test_b_refuses_it(sync_server):
+            GO.set()
+            deadline = time.monotonic() + 10
+            while not ANSWERS and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert ANSWERS[0].status_code == 403
+            assert ANSWERS[0].json()["code"] == 20403
+            assert sync_server.journal.entries == []
+        """
+    )
+    run_in_order(pytester).assert_outcomes(passed=2)
+
+
 def test_a_slow_upload_that_finishes_after_its_test_is_refused(pytester):
     """A raw request belongs to the test running when it arrived, even if its body is late."""
     pytester.makepyfile(

@@ -202,11 +202,11 @@ class Boundary:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """A summary line per test whose requests outlived it."""
-        counts = self.server.app.gate.late_counts
+        counts = list(self.server.app.gate.late_counts.items())
         if not counts:
             return
         terminalreporter.section("pytest-syncmap: requests that outlived their test")
-        for sender, total in counts.items():
+        for sender, total in counts:
             who = sender or "(code running between tests)"
             terminalreporter.line(f"{who}: {total} request(s) after it ended, refused")
 
