@@ -402,6 +402,7 @@ def test_a_request_stuck_inside_never_hangs_the_next_test(pytester):
         from werkzeug import Response
 
         HANDLING, RELEASE = threading.Event(), threading.Event()
+        ANSWERS = []
 
 
         def stuck(request):
@@ -413,10 +414,9 @@ def test_a_request_stuck_inside_never_hangs_the_next_test(pytester):
         def test_a_leaves_a_stuck_request(sync_server):
             sync_server.boundary_wait = 0.3
             sync_server.expect_request("/v1/Services").respond_with_handler(stuck)
+            url, auth = f"{sync_server.url}/v1/Services", sync_server.auth
             threading.Thread(
-                target=requests.get,
-                args=(f"{sync_server.url}/v1/Services",),
-                kwargs={"auth": sync_server.auth, "timeout": 30},
+                target=lambda: ANSWERS.append(requests.get(url, auth=auth, timeout=30)),
                 daemon=True,
             ).start()
             assert HANDLING.wait(10)
@@ -425,7 +425,11 @@ def test_a_request_stuck_inside_never_hangs_the_next_test(pytester):
         def test_b_starts_anyway(sync_server):
             RELEASE.set()
             del sync_server.boundary_wait
-            assert sync_server.journal.entries == []
+            deadline = time.monotonic() + 10
+            while not ANSWERS and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert ANSWERS[0].status_code == 200  # the canned answer it was making
+            assert sync_server.journal.entries == []  # but not in this test's journal
         """
     )
     result = run_in_order(pytester)
