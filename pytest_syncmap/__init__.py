@@ -20,8 +20,10 @@ from .domain.errors import SyncError
 from .domain.model import ItemRecord, MapRecord, ServiceRecord, Store
 from .host.server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
 from .host.transport import TransportLimits
+from .http.boundary import LateRequest
 from .http.faults import Fault, SyncFaults
 from .http.journal import Journal, JournalEntry
+from .plugin.boundary import LateRequestWarning
 from .plugin.handles import MapHandle, ServiceHandle
 from .plugin.receiver import ReceivedWebhook, WebhookReceiver
 from .plugin.redirect import TwilioRedirect
@@ -38,6 +40,8 @@ __all__ = [
     "ItemRecord",
     "Journal",
     "JournalEntry",
+    "LateRequest",
+    "LateRequestWarning",
     "MapHandle",
     "MapRecord",
     "ReceivedWebhook",

@@ -36,6 +36,8 @@ def outer_env(monkeypatch):
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", OUTER_TOKEN)
     monkeypatch.delenv("TWILIO_REGION", raising=False)
     monkeypatch.delenv("TWILIO_EDGE", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
 
 
 # ------------------------------------------------------------------ marker
@@ -441,7 +443,11 @@ SYNC_URL = {SYNC_URL!r}
 
 
 def assert_untouched():
-    assert ClientBase.__dict__["get_hostname"] is ORIGINAL
+    # The plugin's wrappers stay on ClientBase for the session (so code a test left
+    # running is still refused after it), but outside tests they change nothing.
+    current = ClientBase.__dict__["get_hostname"]
+    assert current is ORIGINAL or current.__wrapped__ is ORIGINAL
+    assert "NO_PROXY" not in os.environ and "no_proxy" not in os.environ
     assert os.environ["TWILIO_ACCOUNT_SID"] == {OUTER_SID!r}
     assert os.environ["TWILIO_AUTH_TOKEN"] == {OUTER_TOKEN!r}
     assert Client().get_hostname(SYNC_URL) == SYNC_URL
@@ -453,6 +459,7 @@ def assert_untouched():
 def assert_redirected(server):
     assert os.environ["TWILIO_ACCOUNT_SID"] == server.account_sid
     assert os.environ["TWILIO_AUTH_TOKEN"] == server.auth_token
+    assert os.environ["NO_PROXY"] == os.environ["no_proxy"] == server.host
     assert Client().get_hostname(SYNC_URL) == server.url + "/v1/Services"
     assert Client(region="au1").get_hostname(SYNC_URL) == server.url + "/v1/Services"
 """

@@ -22,11 +22,15 @@ server (see :mod:`pytest_syncmap.host.transport` and the README's Performance se
 from __future__ import annotations
 
 import errno
+import json
 import logging
+import os
 import threading
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
@@ -35,15 +39,18 @@ from pytest_syncmap.domain.choices import DEFAULT_CHOICES, Choices
 from pytest_syncmap.domain.clock import Clock
 from pytest_syncmap.domain.model import Store
 from pytest_syncmap.http.app import Exchange, SyncApp
+from pytest_syncmap.http.boundary import GENERATION_HEADER, LateRequest
 from pytest_syncmap.http.control import ControlPlane
 from pytest_syncmap.http.faults import FaultPlan
 from pytest_syncmap.http.journal import Journal
 
 from .transport import TransportLimits, TransportServer
 from .webhooks import WebhookDispatcher
+from .wiring import CHILD_ENV, no_proxy_value
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from twilio.rest import Client
 
 __all__ = ["ACCOUNT_SID", "AUTH_TOKEN", "SyncServer"]
 
@@ -53,6 +60,9 @@ ACCOUNT_SID = "AC" + "5c" * 16
 AUTH_TOKEN = "syncmap-auth-token"
 
 _log = logging.getLogger("pytest_syncmap.server")
+
+#: The directory a child process gets first on ``PYTHONPATH`` (its ``sitecustomize``).
+CHILD_BOOTSTRAP = str(Path(__file__).resolve().parent / "child")
 
 
 class SyncServer(HTTPServer):
@@ -134,6 +144,115 @@ class SyncServer(HTTPServer):
         errors, self.handler_errors = self.handler_errors, []
         return errors
 
+    # -------------------------------------------------------- test boundary
+    #: Seconds :meth:`begin_test` waits for requests of the previous test that are
+    #: still being answered (not sleeping in an injected delay) before resetting.
+    boundary_wait: float = 2.0
+
+    def begin_test(self, name: str) -> int:
+        """Start test ``name``: a new generation, then :meth:`reset`; returns the generation.
+
+        From now on a request of an earlier test (see ``README``, "Test isolation") is
+        refused with a Twilio 403 / 20403 without reading or changing anything, and kept
+        in :attr:`late_requests`. Requests of the previous test still being answered are
+        waited for (at most :attr:`boundary_wait` s) before the state is reset.
+        """
+        generation, stuck = self.app.gate.advance(name, wait=self.boundary_wait)
+        if stuck:
+            warnings.warn(
+                f"pytest-syncmap: {stuck} request(s) of the previous test were still being "
+                f"answered {self.boundary_wait} s after it ended (a when= predicate or a "
+                f"canned handler that does not return?); {name} started without them",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        self.reset()
+        return generation
+
+    def end_test(self) -> int:
+        """End the current test: its requests are refused from now on."""
+        generation, _ = self.app.gate.advance(None)
+        return generation
+
+    @property
+    def generation(self) -> int:
+        """The current test generation (see :meth:`begin_test`)."""
+        return self.app.gate.generation
+
+    @property
+    def current_test(self) -> str | None:
+        """The test the emulator serves now (``None`` between tests and outside pytest)."""
+        return self.app.gate.label
+
+    @property
+    def late_requests(self) -> list[LateRequest]:
+        """The last requests refused because their test had ended (oldest first, bounded)."""
+        return list(self.app.gate.late)
+
+    # ------------------------------------------------------------ clients
+    def client(self) -> Client:
+        """An official ``twilio.rest.Client`` wired to this emulator, with its credentials.
+
+        It works whatever ``TWILIO_REGION``, ``TWILIO_EDGE`` or proxy variables say: its
+        Sync domain points here, region and edge are cleared, and its HTTP session ignores
+        the environment's proxies. Use it for Sync only (other products would reach
+        Twilio with the emulator's credentials).
+        """
+        from twilio.http.http_client import TwilioHttpClient
+
+        http = TwilioHttpClient()
+        if http.session is not None:
+            http.session.trust_env = False
+        return self._wire(http)
+
+    def async_client(self) -> Client:
+        """The same as :meth:`client` on aiohttp, for the ``*_async`` methods.
+
+        It opens a short-lived aiohttp session per request, so it works from any event
+        loop and needs no closing (aiohttp ignores proxy variables by default).
+        """
+        from twilio.http.async_http_client import AsyncTwilioHttpClient
+
+        return self._wire(AsyncTwilioHttpClient(pool_connections=False))
+
+    def _wire(self, http_client: Any) -> Client:
+        from twilio.rest import Client
+
+        client = Client(self.account_sid, self.auth_token, http_client=http_client)
+        client.region = client.edge = None
+        client.sync.base_url = self.url
+        return client
+
+    def child_env(
+        self, base: Mapping[str, str] | None = None, *, bind: bool = True
+    ) -> dict[str, str]:
+        """Environment for a Python subprocess whose unchanged ``Client()`` reaches here.
+
+        ``base`` (default: this process's environment) plus the emulator's credentials in
+        ``TWILIO_ACCOUNT_SID``/``TWILIO_AUTH_TOKEN``, the emulator's host in
+        ``NO_PROXY``/``no_proxy``, and a bootstrap first on ``PYTHONPATH`` (a
+        ``sitecustomize`` that runs any other one) that redirects the child's twilio
+        clients here when it imports twilio. Called while a test runs (and ``bind``),
+        the child belongs to that test: its requests after the test ended are refused.
+        """
+        env = dict(os.environ if base is None else base)
+        env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"] = self.auth
+        for name in ("NO_PROXY", "no_proxy"):
+            env[name] = no_proxy_value(env.get(name), self.host)
+        path = env.get("PYTHONPATH")
+        env["PYTHONPATH"] = CHILD_BOOTSTRAP + (os.pathsep + path if path else "")
+        gate = self.app.gate
+        headers = {GENERATION_HEADER: str(gate.generation)} if bind and gate.label else {}
+        env[CHILD_ENV] = json.dumps(
+            {
+                "url": self.url,
+                "account_sid": self.account_sid,
+                "auth_token": self.auth_token,
+                "headers": headers,
+            }
+        )
+        return env
+
     # ------------------------------------------------------------ lifecycle
     @property
     def expiry_lag(self) -> float:
@@ -185,12 +304,23 @@ class SyncServer(HTTPServer):
 
     # -------------------------------------------------------------- serving
     def _wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """Canned answers first, then the Sync app (the transport carries out its faults)."""
-        if self.ordered_handlers or self.oneshot_handlers or self.handlers:
-            canned = self._canned(environ)
-            if canned is not None:
-                return canned(environ, start_response)
-        return self.app(environ, start_response)
+        """The test boundary, canned answers, then the Sync app (the transport does faults).
+
+        Canned answers are the test's too: only a request of the running test gets one
+        (the app refuses the others).
+        """
+        gate = self.app.gate
+        gate.claim(environ)
+        try:
+            if (self.ordered_handlers or self.oneshot_handlers or self.handlers) and gate.enter(
+                environ
+            ):
+                canned = self._canned(environ)
+                if canned is not None:
+                    return canned(environ, start_response)
+            return self.app(environ, start_response)
+        finally:
+            gate.release(environ)
 
     def _canned(self, environ: WSGIEnvironment) -> Response | None:
         """A response registered with ``expect_request`` & co. that matches, if any."""
@@ -208,6 +338,8 @@ class SyncServer(HTTPServer):
             return None
         response = handler.respond(request)
         response.headers["X-Content-Type-Options"] = "nosniff"
+        if not self.app.gate.current(environ):
+            return response  # its test ended while the handler ran: not the next one's
         self.app.record(
             Exchange(
                 method=request.method,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import hmac
-import time
+import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote_to_bytes
@@ -31,6 +31,7 @@ from pytest_syncmap.domain.errors import (
 from pytest_syncmap.domain.model import Store, is_sid, new_sid
 
 from .api import Api, Call, Result
+from .boundary import Gate, OutlivedTest
 from .control import CONTROL_PREFIX, ControlPlane
 from .exchange import Exchange
 from .faults import Fault, FaultPlan, delay_seconds
@@ -60,6 +61,7 @@ _STATUS_LINES = {
     204: "204 No Content",
     400: "400 Bad Request",
     401: "401 Unauthorized",
+    403: "403 Forbidden",
     404: "404 Not Found",
     405: "405 Method Not Allowed",
     409: "409 Conflict",
@@ -69,6 +71,9 @@ _STATUS_LINES = {
     500: "500 Internal Server Error",
     503: "503 Service Unavailable",
 }
+
+#: What a SID looks like (``AC`` account, ``SK`` API key...): safe to echo in a 401.
+_SID_SHAPE = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
 
 #: The table of every route the API serves.
 ROUTER = Router(ROUTES)
@@ -108,12 +113,21 @@ class SyncApp:
         self.api = Api(store, account_sid, choices)
         #: Called with every :class:`Exchange` after it is answered.
         self.observers: list[Callable[[Exchange], None]] = []
+        #: The test boundary: which test generation may touch state now.
+        self.gate = Gate()
         token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self._expected_auth = f"Basic {token}"
 
     # ------------------------------------------------------------------ WSGI
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """Answer one request; never raises."""
+        """Answer one request; never raises. A request whose test has ended is refused."""
+        self.gate.claim(environ)
+        try:
+            return self._respond(environ, start_response)
+        finally:
+            self.gate.release(environ)
+
+    def _respond(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         exchange = Exchange(
             method=environ.get("REQUEST_METHOD", "GET").upper(),
             path=environ.get("PATH_INFO", ""),
@@ -123,11 +137,20 @@ class SyncApp:
         )
         try:
             status, body, headers = self._answer(environ, exchange)
+        except OutlivedTest as outlived:
+            return self._late(outlived, exchange.method, start_response)
         except TwilioError as err:
+            gate = self.gate
+            if not gate.holds(environ) and not gate.current(environ):
+                # refused (bad body, credentials...) before it could be let in: late all
+                # the same, and not for the current test's journal
+                refused = gate.refuse(exchange.method, exchange.path, environ)
+                return self._late(refused, exchange.method, start_response)
             status, body, headers = err.status, err.body().decode(), dict(err.headers)
             exchange.code = err.code
-            if status == 401:
+            if isinstance(err, _Unauthenticated):
                 headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
+                exchange.note = err.detail
         except Exception as exc:
             if self.on_error is not None:
                 self.on_error(exc)
@@ -156,6 +179,21 @@ class SyncApp:
         if exchange.method == "HEAD":
             return [b""]
         return [payload]
+
+    @staticmethod
+    def _late(late: OutlivedTest, method: str, start_response: StartResponse) -> Iterable[bytes]:
+        """The answer to a request whose test has ended: not journaled, not observed."""
+        payload = late.body()
+        start_response(
+            _STATUS_LINES[late.status],
+            [
+                ("Twilio-Request-Id", new_sid("RQ")),
+                ("X-Content-Type-Options", "nosniff"),
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(payload))),
+            ],
+        )
+        return [b""] if method == "HEAD" else [payload]
 
     def reset(self) -> None:
         """Forget all Sync state, faults and journal entries."""
@@ -194,6 +232,7 @@ class SyncApp:
                 revision_before=before,
                 revision_after=after,
                 fault=exchange.fault,
+                note=exchange.note,
             )
         )
 
@@ -210,6 +249,8 @@ class SyncApp:
         # Credentials first: a request that will be refused never has its body read.
         self._authenticate(environ.get("HTTP_AUTHORIZATION"))
         body = _read_body(environ)
+        if not self.gate.enter(environ):  # its test has ended: touch nothing
+            raise self.gate.refuse(exchange.method, path, environ)
         if path.startswith(CONTROL_PREFIX):
             exchange.operation = "Control " + path[len(CONTROL_PREFIX) :].strip("/")
             return self.control.handle(exchange.method, path, body, _base_url(environ))
@@ -246,6 +287,8 @@ class SyncApp:
                 shortcut = self._apply_fault(fault, call, op, environ)
                 if shortcut is not None:
                     return shortcut
+            if not self.gate.current(environ):
+                raise self.gate.refuse(exchange.method, path, environ)
             return op.handler(self.api, call)
         except SyncError as exc:
             raise from_domain(exc, self.choices, path) from None
@@ -323,7 +366,10 @@ class SyncApp:
             }.get(status, "An internal server error has occurred")
             raise TwilioError(status, 20000 + status, message)
         if fault.kind == "delay":
-            time.sleep(delay_seconds(fault))
+            # Sleep outside the gate: the next test need not wait for it, and if it began
+            # meanwhile this request is refused instead of touching its state.
+            if not self.gate.pause(environ, delay_seconds(fault)):
+                raise self.gate.refuse(exchange.method, path, environ)
             return None
         # Transport faults: the server host acts on the connection after the answer.
         environ[TRANSPORT_KEY] = fault.kind
@@ -336,20 +382,38 @@ class SyncApp:
     def _authenticate(self, header: str | None) -> None:
         if header == self._expected_auth:
             return
-        if header is not None:
-            scheme, _, value = header.partition(" ")
-            if scheme.lower() == "basic":
-                try:
-                    user, _, password = (
-                        base64.b64decode(value.strip(), validate=True).decode().partition(":")
-                    )
-                except ValueError:  # binascii.Error, non-ASCII text, non-UTF-8 bytes
-                    user = password = ""
-                if hmac.compare_digest(user.encode(), self.account_sid.encode()) and (
-                    hmac.compare_digest(password.encode(), self.auth_token.encode())
-                ):
-                    return
-        raise TwilioError(401, 20003, "Authenticate")
+        expected = f"the emulator expects account SID {self.account_sid}"
+        if header is None:
+            raise _Unauthenticated(f"the request carried no credentials; {expected}")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "basic":
+            raise _Unauthenticated(f"the Authorization header is not HTTP Basic; {expected}")
+        try:
+            user, colon, password = (
+                base64.b64decode(value.strip(), validate=True).decode().partition(":")
+            )
+        except ValueError:  # binascii.Error, non-ASCII text, non-UTF-8 bytes
+            raise _Unauthenticated(f"the Basic credentials cannot be decoded; {expected}") from None
+        if not hmac.compare_digest(user.encode(), self.account_sid.encode()):
+            if _SID_SHAPE.fullmatch(user):
+                sent = f"was sent with account SID {user}"
+            elif user:  # perhaps a token in the wrong place: never echo it
+                sent = f"was sent with a username that is not an account SID ({len(user)} chars)"
+            else:
+                sent = "was sent with an empty account SID"
+            raise _Unauthenticated(f"the request {sent}; {expected}")
+        if not colon or not hmac.compare_digest(password.encode(), self.auth_token.encode()):
+            raise _Unauthenticated(
+                f"the account SID {user} is right but the auth token is not the emulator's"
+            )
+
+
+class _Unauthenticated(TwilioError):
+    """Twilio's 401 / 20003, saying which account SID was sent and which is expected."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(401, 20003, f"Authenticate: {detail}")
+        self.detail = detail
 
 
 # ------------------------------------------------------------------ helpers

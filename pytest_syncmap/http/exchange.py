@@ -32,3 +32,5 @@ class Exchange:
     #: The fault that fired for this request, if any (its kind, or ``canned``).
     fault: str | None = None
     revision_before: str | None = None
+    #: Why the request was refused, when the code alone does not say (e.g. a 401).
+    note: str | None = None

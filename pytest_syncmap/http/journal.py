@@ -38,6 +38,8 @@ class JournalEntry:
     revision_before: str | None = None
     revision_after: str | None = None
     fault: str | None = None
+    #: Why the request was refused, when the code alone does not say (e.g. a 401).
+    note: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -67,7 +69,7 @@ class JournalEntry:
             rev = f"{self.revision_before or '-'}->{self.revision_after or '-'}"
         return (
             f"{self.seq:>4} {self.method:<6} {_clip(self.path, 60):<60} {self.status:>3} "
-            f"{code:>5} {rev:<9} {self.fault or ''}"
+            f"{code:>5} {rev:<9} {self.fault or ''}" + (f"  {self.note}" if self.note else "")
         ).rstrip()
 
 

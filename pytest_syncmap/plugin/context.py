@@ -15,7 +15,8 @@ from pytest_syncmap.domain.choices import DEFAULT_CHOICES, Choices
 from pytest_syncmap.host.server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
 from pytest_syncmap.http.faults import SyncFaults
 
-from .redirect import redirect_with
+from .boundary import TestScope, boundary_for
+from .redirect import redirect_env
 
 __all__ = ["SERVER_KEY", "ActiveTest", "ServerConfig", "activate"]
 
@@ -39,12 +40,15 @@ class ServerConfig:
 class ActiveTest:
     """What one test holds of the emulator: its reset state, redirect and Service."""
 
-    __slots__ = ("monkeypatch", "owns_monkeypatch", "server", "service_sid")
+    __slots__ = ("monkeypatch", "owns_monkeypatch", "scope", "server", "service_sid")
 
-    def __init__(self, server: SyncServer, patcher: pytest.MonkeyPatch, owns: bool) -> None:
+    def __init__(
+        self, server: SyncServer, patcher: pytest.MonkeyPatch, owns: bool, scope: TestScope
+    ) -> None:
         self.server = server
         self.monkeypatch = patcher
         self.owns_monkeypatch = owns
+        self.scope = scope
         self.service_sid: str | None = None
 
     def service(self, name: str) -> str:
@@ -68,7 +72,7 @@ def activate(server: SyncServer, request: pytest.FixtureRequest) -> ActiveTest:
     context: ActiveTest | None = node.stash.get(CONTEXT_KEY, None)
     if context is not None:
         return context
-    server.reset()
+    scope = _begin(server, request)
     for marker in reversed(list(node.iter_markers("sync_fault"))):
         if len(marker.args) != 1:
             raise pytest.UsageError(
@@ -85,12 +89,24 @@ def activate(server: SyncServer, request: pytest.FixtureRequest) -> ActiveTest:
         patcher, owns = request.getfixturevalue("monkeypatch"), False
     else:
         patcher, owns = pytest.MonkeyPatch(), True
-    redirect_with(patcher, server.url, server.account_sid, server.auth_token)
-    context = ActiveTest(server, patcher, owns)
+    redirect_env(patcher, server.url, server.account_sid, server.auth_token)
+    context = ActiveTest(server, patcher, owns, scope)
     node.stash[CONTEXT_KEY] = context
     node.stash[SERVER_KEY] = server
     request.addfinalizer(lambda: _deactivate(node, context))
     return context
+
+
+def _begin(server: SyncServer, request: pytest.FixtureRequest) -> TestScope:
+    """The test boundary: a new generation for this test, then the emulator's reset.
+
+    Whatever the test leaves running is refused once it ends (the finalizer runs even
+    when the rest of the activation fails).
+    """
+    boundary = boundary_for(server, request.config)
+    scope = boundary.begin(request.node.nodeid)
+    request.addfinalizer(lambda: boundary.end(scope))
+    return scope
 
 
 def _deactivate(node: pytest.Item, context: ActiveTest) -> None:

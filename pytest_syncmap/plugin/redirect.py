@@ -1,37 +1,25 @@
-"""Point every official ``twilio`` client at the emulator, for the length of a block.
+"""Point the official ``twilio`` clients, and the environment, at an emulator.
 
-Code under test usually builds its own ``twilio.rest.Client`` from
-``TWILIO_ACCOUNT_SID`` / ``TWILIO_AUTH_TOKEN``. ``CLIENTS.md`` section 1 shows the only
-redirection that works for such clients whatever ``TWILIO_REGION`` / ``TWILIO_EDGE``
-say: wrap ``ClientBase.get_hostname``, which every request (sync and async, and every
-next-page URL) passes through, *after* the region/edge rewriting. Only Sync hosts
-(``sync.twilio.com`` and ``sync.<edge>.<region>.twilio.com``) are rewritten; calls to
-other Twilio products are left alone.
-
-Inside the block the two credential variables hold the emulator's credentials; on
-exit the method and the environment are restored exactly, so nothing leaks past a
-test. Blocks nest (a private emulator inside a test that uses the shared one).
+The plugin's own redirect is :mod:`.boundary` (installed once per session, deciding per
+request which test sent it); this module holds what a test changes in the environment
+(:func:`redirect_env`) and :class:`TwilioRedirect`, a block that sends every client to a
+private emulator for as long as it lasts (it wins over the plugin's redirect).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import re
+import os
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-__all__ = ["TwilioRedirect", "is_sync_host", "redirect_with"]
+from pytest_syncmap.host.wiring import is_sync_host, no_proxy_value, rewrite
 
-_SYNC_HOST = re.compile(r"sync(\.[a-z0-9-]+)*\.twilio\.com", re.IGNORECASE)
-
-
-def is_sync_host(hostname: str) -> bool:
-    """Whether ``hostname`` is Twilio Sync's (any edge or region)."""
-    return _SYNC_HOST.fullmatch(hostname) is not None
+__all__ = ["TwilioRedirect", "is_sync_host", "redirect_env", "redirect_with"]
 
 
 @functools.cache
@@ -53,31 +41,43 @@ def _redirecting(base: str, current: Any) -> Any:
     original = inspect.unwrap(current)
 
     def get_hostname(client: Any, uri: str) -> str:
-        # Already aimed at the emulator (client.sync.base_url was set): region and edge
-        # would mangle 127.0.0.1 into 127.us1.0.1, so skip them.
-        if uri.startswith(base):
-            return uri
-        out: str = original(client, uri)
-        parts = urlsplit(out)
-        if parts.hostname is not None and is_sync_host(parts.hostname):
-            rest = parts.path + (f"?{parts.query}" if parts.query else "")
-            return base + rest
-        return out
+        url = rewrite(original, client, uri, base)
+        return original(client, uri) if url is None else url
 
     get_hostname.__wrapped__ = original  # type: ignore[attr-defined]
     return get_hostname
 
 
-def redirect_with(
+def redirect_env(
     patcher: pytest.MonkeyPatch, base_url: str, account_sid: str, auth_token: str
 ) -> None:
-    """Apply the redirect through ``patcher`` (pytest's ``monkeypatch``), which undoes it.
+    """Credentials and ``NO_PROXY``/``no_proxy`` for the emulator at ``base_url``.
 
-    Going through the test's own ``monkeypatch`` keeps undo order right when the test
-    also monkeypatches the credentials.
+    ``TWILIO_ACCOUNT_SID``/``TWILIO_AUTH_TOKEN`` get the emulator's credentials (so
+    clients built now use them) and the emulator's host joins ``NO_PROXY`` and
+    ``no_proxy`` (``requests`` honours ``HTTP_PROXY`` even for 127.0.0.1); ``patcher``
+    (pytest's ``monkeypatch``) restores all four.
     """
     patcher.setenv("TWILIO_ACCOUNT_SID", account_sid)
     patcher.setenv("TWILIO_AUTH_TOKEN", auth_token)
+    host = _host(base_url)
+    for name in ("NO_PROXY", "no_proxy"):
+        current = os.environ.get(name)
+        value = no_proxy_value(current, host)
+        if value != current:
+            patcher.setenv(name, value)
+
+
+@functools.lru_cache(maxsize=8)
+def _host(base_url: str) -> str:
+    return urlsplit(base_url).hostname or "127.0.0.1"
+
+
+def redirect_with(
+    patcher: pytest.MonkeyPatch, base_url: str, account_sid: str, auth_token: str
+) -> None:
+    """Send every client's Sync requests to ``base_url``, through ``patcher``, which undoes it."""
+    redirect_env(patcher, base_url, account_sid, auth_token)
     client_base = _client_base()
     if client_base is not None:
         current = client_base.__dict__["get_hostname"]
@@ -87,8 +87,9 @@ def redirect_with(
 class TwilioRedirect:
     """Context manager: Sync requests of every ``twilio`` client go to ``base_url``.
 
-    The same redirect as :func:`redirect_with`, undone on exit by its own
-    ``pytest.MonkeyPatch``.
+    For a private emulator inside a test (it wins over the plugin's redirect while it
+    lasts) or outside pytest. The environment (credentials, ``NO_PROXY``) and
+    ``ClientBase.get_hostname`` are restored on exit.
     """
 
     def __init__(self, base_url: str, account_sid: str, auth_token: str) -> None:
