@@ -363,9 +363,12 @@ def test_pooled_idle_connections_never_pile_up():
             answer = session.get(f"{server.url}/v1/Services", timeout=TIMEOUT)
             assert answer.status_code == 200
             sessions.append(session)  # kept: its connection stays pooled, idle
-            assert server.transport is not None
-            assert server.transport.open_connections <= cap + 1
-            assert len(connection_threads(server)) <= cap + 1
+            transport = server.transport
+            assert transport is not None
+            # A connection closed to make room ends its thread a moment later; on a
+            # busy machine that moment can outlast the next request.
+            assert wait_until(lambda t=transport: t.open_connections <= cap + 1)
+            assert wait_until(lambda: len(connection_threads(server)) <= cap + 1)
         assert wait_until(lambda: len(connection_threads(server)) <= cap)
     finally:
         for session in sessions:
