@@ -114,7 +114,7 @@ class TransportLimits:
 class _Connection:
     """One client connection and the thread serving it."""
 
-    __slots__ = ("addr", "closed", "idle", "lock", "reader", "sock")
+    __slots__ = ("addr", "closed", "idle", "lock", "reader", "sock", "thread")
 
     def __init__(self, sock: socket.socket, addr: Any) -> None:
         self.sock = sock
@@ -125,6 +125,8 @@ class _Connection:
         self.idle = False
         #: Closed by the server (to make room, or at stop): serve nothing more.
         self.closed = False
+        #: The thread serving it, once started.
+        self.thread: threading.Thread | None = None
 
     def close_for_room(self) -> bool:
         """Close it if it is idle; True if it was."""
@@ -290,6 +292,7 @@ class TransportServer:
         thread = threading.Thread(
             target=self._serve_connection, args=(conn,), name=self._thread_name, daemon=True
         )
+        conn.thread = thread
         try:
             thread.start()
         except RuntimeError:  # can't start new thread
@@ -329,8 +332,16 @@ class TransportServer:
             with conn.lock:
                 conn.closed = True
             _shutdown(conn.sock)
+        deadline = time.monotonic() + wait
         with self._lock:
             self._all_closed.wait_for(lambda: not self._connections, timeout=wait)
+        # A connection leaves the set just before its thread returns: join the threads
+        # too, so nothing of ours is left running once close() returns.
+        current = threading.current_thread()
+        for conn in connections:
+            thread = conn.thread
+            if thread is not None and thread is not current and thread.is_alive():
+                thread.join(max(deadline - time.monotonic(), 0.0))
         self._wake_r.close()
         self._wake_w.close()
 
