@@ -133,7 +133,7 @@ def test_bad_marker_arguments_are_clear_usage_errors(pytester):
     result.stdout.fnmatch_lines(
         [
             "*UsageError: @pytest.mark.sync_map got unknown argument(s) unique_nam;"
-            " it accepts unique_name, items, ttl",
+            " it accepts unique_name, items, ttl, service",
         ]
     )
     result.stdout.fnmatch_lines(

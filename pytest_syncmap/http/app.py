@@ -32,7 +32,7 @@ from pytest_syncmap.domain.model import Store, is_sid, new_sid
 
 from .api import Api, Call, Result
 from .control import CONTROL_PREFIX, ControlPlane
-from .exchange import Exchange
+from .exchange import Exchange, Headers
 from .faults import Fault, FaultPlan, delay_seconds
 from .journal import Journal, JournalEntry
 from .params import parse_if_match
@@ -196,6 +196,9 @@ class SyncApp:
                 revision_before=before,
                 revision_after=after,
                 fault=exchange.fault,
+                service=exchange.service,
+                map_sid=exchange.map_sid,
+                map_name=exchange.map_name,
             )
         )
 
@@ -204,12 +207,8 @@ class SyncApp:
         body = _read_body(environ)
         path = _strict_path(environ, exchange.path)
         exchange.path = path
-        if self.observers:
-            exchange.headers = {
-                k[5:].replace("_", "-").title(): v
-                for k, v in environ.items()
-                if k.startswith("HTTP_")
-            }
+        if self.observers or self.faults:  # someone may read them: a predicate, an observer
+            exchange.headers = _headers(environ)
         self._authenticate(environ.get("HTTP_AUTHORIZATION"))
         if path.startswith(CONTROL_PREFIX):
             exchange.operation = "Control " + path[len(CONTROL_PREFIX) :].strip("/")
@@ -220,6 +219,8 @@ class SyncApp:
         exchange.service = params.get("service")
         exchange.map = params.get("map")
         exchange.key = params.get("key")
+        if exchange.map is not None:
+            self._resolve_map(exchange)
         exchange.query = _parse_pairs(
             environ.get("QUERY_STRING", "").encode("latin-1"), "query string"
         )
@@ -241,7 +242,7 @@ class SyncApp:
                 params["service"], params["map"], params["key"]
             )
         try:
-            fault = self.faults.pick(exchange, lambda: self._map_names(exchange))
+            fault = self.faults.pick(exchange)
             if fault is not None:
                 exchange.fault = fault.kind
                 shortcut = self._apply_fault(fault, call, op, environ)
@@ -252,17 +253,13 @@ class SyncApp:
             raise from_domain(exc, self.choices, path) from None
 
     # ---------------------------------------------------------------- faults
-    def _map_names(self, exchange: Exchange) -> set[str]:
-        names = {exchange.map} if exchange.map else set()
-        if exchange.service and exchange.map:
-            try:
-                record = self.store.get_map(exchange.service, exchange.map)
-            except SyncError:
-                return names
-            names.add(record.sid)
-            if record.unique_name is not None:
-                names.add(record.unique_name)
-        return names
+    def _resolve_map(self, exchange: Exchange) -> None:
+        """Note the SID and unique name of the Map the request addresses, if it exists."""
+        try:
+            record = self.store.get_map(exchange.service or "default", exchange.map or "")
+        except SyncError:
+            return
+        exchange.map_sid, exchange.map_name = record.sid, record.unique_name
 
     def _apply_fault(
         self, fault: Fault, call: Call, op: Operation, environ: WSGIEnvironment
@@ -354,6 +351,17 @@ class SyncApp:
 
 
 # ------------------------------------------------------------------ helpers
+def _headers(environ: WSGIEnvironment) -> Headers:
+    """The request headers, named as HTTP spells them (``If-Match``)."""
+    headers = Headers(
+        (k[5:].replace("_", "-").title(), v) for k, v in environ.items() if k.startswith("HTTP_")
+    )
+    for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
+        if environ.get(key):
+            headers[name] = environ[key]
+    return headers
+
+
 def _strict_path(environ: WSGIEnvironment, path_info: str) -> str:
     """The percent-decoded path, refusing bytes that are not UTF-8 (404 / 20404).
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pytest_syncmap.domain.choices import Choices
+from pytest_syncmap.domain.choices import DEFAULT_CHOICES, Choices
 from pytest_syncmap.domain.errors import InvalidData, InvalidTtl
 from pytest_syncmap.domain.model import MAX_TTL
 
@@ -62,8 +62,36 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_data(raw: str) -> dict[str, Any]:
-    """Item ``Data``: JSON text that must hold an object (``SYNC_API.md`` 3.7)."""
+#: A JSON string (escapes included) or a bracket: what nesting depth is counted on.
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _nests_deeper(raw: str, limit: int) -> bool:
+    """Whether the JSON text nests objects and arrays more than ``limit`` deep."""
+    if raw.count("[") + raw.count("{") <= limit:
+        return False  # cannot be deeper: no scan
+    depth = 0
+    for token in _JSON_TOKENS.finditer(raw):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def parse_data(raw: str, choices: Choices = DEFAULT_CHOICES) -> dict[str, Any]:
+    """Item ``Data``: JSON text that must hold an object (``SYNC_API.md`` 3.7).
+
+    Nesting deeper than ``choices.data_max_depth`` is refused before parsing, so the
+    answer is the same on every Python version (``domain/choices.py``).
+    """
+    if _nests_deeper(raw, choices.data_max_depth):
+        raise InvalidData(
+            f"The specified 'Data' parameter nests deeper than {choices.data_max_depth} levels"
+        )
     try:
         value = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError):

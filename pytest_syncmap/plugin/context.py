@@ -16,6 +16,7 @@ from pytest_syncmap.host.server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
 from pytest_syncmap.http.faults import SyncFaults
 
 from .redirect import redirect_with
+from .timecontrol import SyncClock
 
 __all__ = ["SERVER_KEY", "ActiveTest", "ServerConfig", "activate"]
 
@@ -39,13 +40,15 @@ class ServerConfig:
 class ActiveTest:
     """What one test holds of the emulator: its reset state, redirect and Service."""
 
-    __slots__ = ("monkeypatch", "owns_monkeypatch", "server", "service_sid")
+    __slots__ = ("clock", "monkeypatch", "owns_monkeypatch", "server", "service_sid")
 
     def __init__(self, server: SyncServer, patcher: pytest.MonkeyPatch, owns: bool) -> None:
         self.server = server
         self.monkeypatch = patcher
         self.owns_monkeypatch = owns
         self.service_sid: str | None = None
+        #: The test's time driver: ``sync_clock`` and the control plane both move it.
+        self.clock = SyncClock(on_move=server.store.collect).start(eager=False)
 
     def service(self, name: str) -> str:
         """The test's Service, created on first use."""
@@ -87,6 +90,7 @@ def activate(server: SyncServer, request: pytest.FixtureRequest) -> ActiveTest:
         patcher, owns = pytest.MonkeyPatch(), True
     redirect_with(patcher, server.url, server.account_sid, server.auth_token)
     context = ActiveTest(server, patcher, owns)
+    server.app.control.driver = context.clock  # one clock: see domain/clock.py
     node.stash[CONTEXT_KEY] = context
     node.stash[SERVER_KEY] = server
     request.addfinalizer(lambda: _deactivate(node, context))
@@ -96,6 +100,8 @@ def activate(server: SyncServer, request: pytest.FixtureRequest) -> ActiveTest:
 def _deactivate(node: pytest.Item, context: ActiveTest) -> None:
     del node.stash[CONTEXT_KEY]
     del node.stash[SERVER_KEY]
+    context.server.app.control.driver = None
+    context.clock.stop()
     if context.owns_monkeypatch:
         context.monkeypatch.undo()
     errors = context.server.take_errors()
