@@ -13,8 +13,10 @@ and journalled, so the worker lives on. Deliveries go straight to the receiver w
 ``http.client``: proxy variables (``HTTP_PROXY``...) never divert them. A reset
 (between two tests) and :meth:`WebhookDispatcher.close` (server stop) never wait for
 the receiver: the queue of the finished test is abandoned with its worker (queued
-deliveries are skipped, one on the wire is cut off and its outcome not journalled),
-and the next test's deliveries start on a fresh worker at once.
+deliveries are skipped; one already on the wire gets :data:`GRACE` seconds to finish,
+then its connection is cut; neither is journalled), and the next test's deliveries
+start on a fresh worker at once. A receiver may therefore still get the request that
+was on the wire; the plugin's own receiver refuses those (a URL per test).
 
 Parameters. Confirmed by Twilio's webhook docs: ``AccountSid``, ``EventType``,
 ``Identity`` (``system`` for REST-originated events; ``EndpointId`` is absent for
@@ -54,8 +56,11 @@ __all__ = ["WebhookDispatcher", "compute_signature", "event_params"]
 QUEUE_SIZE = 10_000
 #: Seconds a delivery may take (connect, send, answer) before it counts as failed.
 DELIVERY_TIMEOUT = 5.0
-#: Seconds :meth:`WebhookDispatcher.close` lets an abandoned worker finish; it is a
-#: daemon thread, so one still blocked after that never holds anything up.
+#: Seconds a reset or stop lets a delivery already on the wire finish (a receiver that
+#: answers at once is not cut off mid-request) before it cuts the connection.
+GRACE = 0.1
+#: Seconds :meth:`WebhookDispatcher.close` then lets the abandoned worker end; it is
+#: a daemon thread, so one still blocked after that never holds anything up.
 CLOSE_WAIT = 0.2
 #: Most bytes of a receiver's answer read (and thrown away).
 _MAX_ANSWER = 64 * 1024
@@ -112,6 +117,8 @@ class _Worker:
         self.queue: queue.Queue[_Delivery | None] = queue.Queue(maxsize=QUEUE_SIZE)
         self.idle = threading.Condition()
         self.pending = 0
+        #: Whether a delivery is being made right now.
+        self.busy = False
         self.abandoned = False
         self._socket: socket.socket | None = None
         self.thread = threading.Thread(
@@ -142,7 +149,8 @@ class _Worker:
             return self.idle.wait_for(lambda: self.pending == 0 or self.abandoned, timeout)
 
     def abandon(self) -> None:
-        """Stop delivering at once: skip the queue, cut the connection on the wire."""
+        """Stop delivering: skip the queue; the delivery on the wire gets :data:`GRACE`
+        seconds to finish, then its connection is cut."""
         with self.idle:
             self.abandoned = True
             self.idle.notify_all()
@@ -150,25 +158,31 @@ class _Worker:
         # checks ``abandoned`` before each delivery.
         with contextlib.suppress(queue.Full):
             self.queue.put_nowait(None)
+        with self.idle:
+            self.idle.wait_for(lambda: not self.busy, GRACE)
         _cut(self._socket)
 
     # ------------------------------------------------------------- thread
     def _run(self) -> None:
         while True:
             delivery = self.queue.get()
-            if delivery is None or self.abandoned:
-                return
+            with self.idle:
+                if delivery is None or self.abandoned:
+                    return
+                self.busy = True
             try:
                 self.dispatcher._deliver(delivery, self)
             except Exception:  # pragma: no cover - _deliver journals its own errors
                 pass
             finally:
-                self._done()
+                self._done(delivered=True)
 
-    def _done(self) -> None:
+    def _done(self, delivered: bool = False) -> None:
         with self.idle:
             self.pending -= 1
-            if self.pending == 0:
+            if delivered:
+                self.busy = False
+            if self.pending == 0 or delivered:
                 self.idle.notify_all()
 
     def connected(self, sock: socket.socket | None) -> None:
@@ -217,8 +231,8 @@ class WebhookDispatcher:
     def reset(self) -> None:
         """Forget the previous test's deliveries without waiting for any of them.
 
-        Queued deliveries are skipped and one on the wire is cut off; none is
-        journalled. An idle worker is kept for the next test.
+        Queued deliveries are skipped; one on the wire gets :data:`GRACE` seconds, then
+        is cut off; none is journalled. An idle worker is kept for the next test.
         """
         with self._lock:
             self._generation += 1
