@@ -289,3 +289,19 @@ def test_the_predicate_sees_what_the_request_addressed(sync_faults, sync_map, tw
     assert exchange.headers["If-Match"] == "1"
     assert statuses == [0]
     assert exchange.status == 200  # the same exchange, answered since
+
+
+def test_naming_the_map_for_the_journal_never_changes_state(sync_clock, sync_server, sync_faults):
+    # The journal names the Map a request addressed; working that out must not create
+    # the default Service (made on first lookup) for a request refused before the store.
+    store = sync_server.store
+    store.delete_service(store.default_service_sid)
+    sync_faults.server_error(key="never", expect_fired=False)  # faults present, none by Map
+    refused_at = sync_clock.advance(10)
+    url = f"{sync_server.url}/v1/Services/default/Maps/m/Items"
+    refused = requests.post(url, auth=sync_server.auth, data={"Data": "[1]"}, timeout=10)
+    assert refused.status_code == 400
+    assert sync_server.journal.last(status=400).map_sid is None
+    looked_at = sync_clock.advance(10)
+    default = store.get_service("default")  # made now, by this lookup, not by the request
+    assert default.date_created == looked_at != refused_at

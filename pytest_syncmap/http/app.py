@@ -177,6 +177,8 @@ class SyncApp:
                 after = self.store.peek_revision(exchange.service, exchange.map, exchange.key)
             except Exception:
                 after = None
+        if exchange.map_sid is None and exchange.map and 200 <= exchange.status < 300:
+            self._resolve_map(exchange)
         before = exchange.revision_before
         if exchange.method in ("GET", "HEAD") and exchange.key is not None:
             before = after  # a read leaves the revision where it found it
@@ -219,8 +221,6 @@ class SyncApp:
         exchange.service = params.get("service")
         exchange.map = params.get("map")
         exchange.key = params.get("key")
-        if exchange.map is not None:
-            self._resolve_map(exchange)
         exchange.query = _parse_pairs(
             environ.get("QUERY_STRING", "").encode("latin-1"), "query string"
         )
@@ -241,6 +241,13 @@ class SyncApp:
             exchange.revision_before = self.store.peek_revision(
                 params["service"], params["map"], params["key"]
             )
+        if exchange.map is not None and (
+            self.faults.wants_map() or (not op.collection and exchange.method != "POST")
+        ):
+            # Fetch and delete touch the Map anyway; other requests are resolved once
+            # answered (see record), so a request refused before the store never
+            # creates anything (the ``default`` Service is made on first lookup).
+            self._resolve_map(exchange)
         try:
             fault = self.faults.pick(exchange)
             if fault is not None:

@@ -8,6 +8,7 @@ fields (``status``, ``code``, ``body``, ``response_headers``) are still empty.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 __all__ = ["Exchange", "Headers"]
@@ -19,6 +20,9 @@ class Headers(dict[str, str]):
     Names are stored the way HTTP usually spells them (``If-Match``,
     ``X-Twilio-Client``); ``get``, ``in`` and ``[]`` accept any case.
     """
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__((name.title(), value) for name, value in items)
 
     def __getitem__(self, name: str) -> str:
         return super().__getitem__(name.title())
@@ -49,7 +53,8 @@ class Exchange:
       (``default`` or an ``IS`` SID; a Map SID or unique name; the item key; a
       create's ``Key`` form field), ``None`` where the path has none;
     * ``map_sid``, ``map_name``: the SID and unique name of the Map the request
-      addressed, when it existed as the request arrived;
+      addressed, when it exists (known to a predicate that matches by Map and on
+      fetches and deletes; always set on the journal entry of a successful answer);
     * ``if_match``: the revision ``If-Match`` asked for, on operations that read it;
     * ``revision_before``: an item's revision before a write of it.
 

@@ -310,6 +310,10 @@ class FaultPlan:
                 return fault
         return None
 
+    def wants_map(self) -> bool:
+        """Whether a fault matches by Map (so a request's Map must be resolved first)."""
+        return bool(self._faults) and any(f.map_refs for f in self.faults)
+
     @property
     def faults(self) -> list[Fault]:
         """Every fault of the test, fired or not."""
