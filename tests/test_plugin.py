@@ -151,7 +151,10 @@ def test_markers_lists_sync_map(pytester):
     result = pytester.runpytest("--markers")
     assert result.ret == 0
     result.stdout.fnmatch_lines(
-        ["@pytest.mark.sync_map(unique_name=None, items=None, ttl=None): *unique name*"]
+        [
+            "@pytest.mark.sync_map(unique_name=None, items=None, ttl=None, service=None):"
+            " *unique name*"
+        ]
     )
 
 

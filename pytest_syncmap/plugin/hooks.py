@@ -65,9 +65,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the marker so ``--strict-markers`` accepts it and ``--markers`` lists it."""
     config.addinivalue_line(
         "markers",
-        "sync_map(unique_name=None, items=None, ttl=None): configure the Map that the "
-        "sync_map fixture creates: its unique name, the items it starts with "
-        "(a dict of key to data), and its TTL in seconds.",
+        "sync_map(unique_name=None, items=None, ttl=None, service=None): configure the Map "
+        "that the sync_map fixture creates (the marker alone requests it): its unique name, "
+        "the items it starts with (a dict of key to data), its TTL in seconds, and "
+        "service='default' to create it in the account's default Service.",
     )
     config.addinivalue_line(
         "markers",
@@ -77,7 +78,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "sync_fault(kind, **settings): schedule a fault as sync_faults.<kind>(**settings) "
-        f"would; kinds: {', '.join(KINDS)}. Stackable.",
+        f"would (the marker alone requests sync_faults); kinds: {', '.join(KINDS)}. "
+        "Stackable.",
     )
 
 
