@@ -205,6 +205,8 @@ def test_find_takes_several_operations_and_any_case_methods(conversation):
     assert len(conversation.find(method="post")) == 3
     assert len(conversation.find(method="Get")) == 3
     assert conversation.last(method="get").status == 404
+    assert [e.status for e in conversation.find(ok=False)] == [404]
+    assert len(conversation.find(is_write=True, map="carts")) == 3
 
 
 @pytest.mark.sync_map(unique_name="carts")

@@ -81,7 +81,11 @@ class WallClock:
 
 
 class FixedClock:
-    """A clock that only moves when told to; handy for the standalone server and tests."""
+    """A clock that only moves when told to (:meth:`set`); handy in tests.
+
+    An emulator made with one wraps it in a :class:`SettableClock`, which the control
+    plane moves.
+    """
 
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:

@@ -128,7 +128,8 @@ class Journal:
     def find(self, **criteria: Any) -> list[JournalEntry]:
         """Entries that meet every criterion, oldest first, e.g. ``find(key="k", status=412)``.
 
-        A criterion is any :class:`JournalEntry` field, compared for equality, with
+        A criterion is any :class:`JournalEntry` field (or ``ok``, ``is_write``),
+        compared for equality, with
         the words faults use: ``operation`` is a short name (``create``, ``fetch``,
         ``update``, ``delete``, ``list``), an OpenAPI id or several of them;
         ``method`` is any case; ``map`` is a SID, a unique name or a Map handle and
@@ -179,7 +180,8 @@ class Journal:
         return "\n".join(lines)
 
 
-_FIELDS = frozenset(f.name for f in dataclasses.fields(JournalEntry))
+#: What a criterion may name: every field, and the ``ok`` and ``is_write`` properties.
+_FIELDS = frozenset(f.name for f in dataclasses.fields(JournalEntry)) | {"ok", "is_write"}
 
 
 def _compile(criteria: dict[str, Any]) -> Callable[[JournalEntry], bool]:
