@@ -40,6 +40,7 @@ import contextlib
 import hashlib
 import hmac
 import http.client
+import logging
 import queue
 import socket
 import threading
@@ -51,6 +52,8 @@ from pytest_syncmap.domain.model import SyncEvent, revision_str
 from pytest_syncmap.http.journal import Journal, JournalEntry
 
 __all__ = ["WebhookDispatcher", "compute_signature", "event_params"]
+
+_log = logging.getLogger("pytest_syncmap.webhooks")
 
 #: Events waiting for delivery; beyond this, new events are dropped (and journalled).
 QUEUE_SIZE = 10_000
@@ -111,9 +114,8 @@ class _Worker:
     connection it has open is shut down, and its thread ends by itself.
     """
 
-    def __init__(self, dispatcher: WebhookDispatcher, generation: int) -> None:
+    def __init__(self, dispatcher: WebhookDispatcher) -> None:
         self.dispatcher = dispatcher
-        self.generation = generation
         self.queue: queue.Queue[_Delivery | None] = queue.Queue(maxsize=QUEUE_SIZE)
         self.idle = threading.Condition()
         self.pending = 0
@@ -173,7 +175,7 @@ class _Worker:
             try:
                 self.dispatcher._deliver(delivery, self)
             except Exception:  # pragma: no cover - _deliver journals its own errors
-                pass
+                _log.exception("webhook delivery failed outside the delivery itself")
             finally:
                 self._done(delivered=True)
 
@@ -216,7 +218,7 @@ class WebhookDispatcher:
             generation = self._generation
             worker = self._worker
             if worker is None or worker.abandoned:
-                worker = self._worker = _Worker(self, generation)
+                worker = self._worker = _Worker(self)
         delivery = _Delivery(generation, event, service.webhook_url, {})
         try:
             params = event_params(event, self.account_sid)
@@ -240,8 +242,7 @@ class WebhookDispatcher:
             if worker is None:
                 return
             if worker.is_idle():
-                worker.generation = self._generation
-                return
+                return  # nothing of the finished test is queued: keep it
             self._worker = None
         worker.abandon()
 
