@@ -27,7 +27,7 @@ POST       ``/_syncmap/seed``          ``{"service": "default", "unique_name": "
 
 The clock it moves is the emulator's one clock (:mod:`pytest_syncmap.domain.clock`):
 standalone, the server's :class:`~pytest_syncmap.domain.clock.SettableClock`; during
-a test, the plugin hands it the test's ``sync_clock`` (:attr:`ControlPlane.driver`),
+a test, the plugin hands it the test's ``sync_clock`` (through :attr:`ControlPlane.driver`),
 so a move from another process moves the test's frozen time too, and the test's
 ``sync_clock``, freezegun or time-machine moves are what the control plane reports.
 Fault settings go through the same :meth:`~.faults.FaultPlan.add` as ``sync_faults``
@@ -79,9 +79,9 @@ class ControlPlane:
         self.account_sid = account_sid
         self.choices = choices
         self._reset = reset
-        #: What moves time instead of the store's own clock (the plugin sets the test's
-        #: ``sync_clock`` here while a test runs).
-        self.driver: TimeControl | None = None
+        #: What gives the time control to use instead of the store's own clock (the
+        #: plugin sets one that gives the test's ``sync_clock`` while a test runs).
+        self.driver: Callable[[], TimeControl] | None = None
         if not isinstance(store.clock, SettableClock):
             store.clock = SettableClock(store.clock)
 
@@ -89,7 +89,7 @@ class ControlPlane:
     def time(self) -> TimeControl:
         """What the clock requests move: the test's driver, else the store's clock."""
         if self.driver is not None:
-            return self.driver
+            return self.driver()
         clock = self.store.clock
         if not isinstance(clock, SettableClock):  # replaced after this was built
             clock = self.store.clock = SettableClock(clock)
@@ -128,7 +128,7 @@ class ControlPlane:
     def _post_reset(self, payload: dict[str, Any], base: str) -> _Result:
         self._reset()
         if self.driver is not None:
-            self.driver.reset()  # a clock the control plane froze in a test runs again
+            self.driver().reset()  # a clock the control plane froze in a test runs again
         return _json(200, {"reset": True})
 
     def _clock_state(self) -> dict[str, Any]:

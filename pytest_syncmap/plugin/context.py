@@ -40,15 +40,21 @@ class ServerConfig:
 class ActiveTest:
     """What one test holds of the emulator: its reset state, redirect and Service."""
 
-    __slots__ = ("clock", "monkeypatch", "owns_monkeypatch", "server", "service_sid")
+    __slots__ = ("_clock", "monkeypatch", "owns_monkeypatch", "server", "service_sid")
 
     def __init__(self, server: SyncServer, patcher: pytest.MonkeyPatch, owns: bool) -> None:
         self.server = server
         self.monkeypatch = patcher
         self.owns_monkeypatch = owns
         self.service_sid: str | None = None
-        #: The test's time driver: ``sync_clock`` and the control plane both move it.
-        self.clock = SyncClock(on_move=server.store.collect).start(eager=False)
+        self._clock: SyncClock | None = None
+
+    def clock(self) -> SyncClock:
+        """The test's time driver, made on first use: ``sync_clock`` and the control
+        plane both move it (see ``domain/clock.py``)."""
+        if self._clock is None:
+            self._clock = SyncClock(on_move=self.server.store.collect).start(eager=False)
+        return self._clock
 
     def service(self, name: str) -> str:
         """The test's Service, created on first use."""
@@ -101,7 +107,8 @@ def _deactivate(node: pytest.Item, context: ActiveTest) -> None:
     del node.stash[CONTEXT_KEY]
     del node.stash[SERVER_KEY]
     context.server.app.control.driver = None
-    context.clock.stop()
+    if context._clock is not None:
+        context._clock.stop()
     if context.owns_monkeypatch:
         context.monkeypatch.undo()
     errors = context.server.take_errors()

@@ -233,7 +233,7 @@ def sync_clock(
                 f"got args={marker.args!r} kwargs={marker.kwargs!r}"
             )
         start = marker.args[0] if marker.args else marker.kwargs.get("start")
-    clock = activate(sync_server_session, request).clock
+    clock = activate(sync_server_session, request).clock()
     # time-machine refuses to start while freezegun is active: when the test travels
     # with time-machine itself, freeze nothing up front and drive its traveller.
     clock.start(start, eager=not _uses_time_machine(request))
