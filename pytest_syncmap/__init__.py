@@ -15,7 +15,7 @@ can also be used without pytest.
 from __future__ import annotations
 
 from .domain.choices import DEFAULT_CHOICES, Choices
-from .domain.clock import Clock, FixedClock, WallClock
+from .domain.clock import Clock, FixedClock, SettableClock, TimeControl, WallClock
 from .domain.errors import SyncError
 from .domain.model import ItemRecord, MapRecord, ServiceRecord, Store
 from .host.server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
@@ -47,11 +47,13 @@ __all__ = [
     "ReceivedWebhook",
     "ServiceHandle",
     "ServiceRecord",
+    "SettableClock",
     "Store",
     "SyncClock",
     "SyncError",
     "SyncFaults",
     "SyncServer",
+    "TimeControl",
     "TransportLimits",
     "TwilioRedirect",
     "WallClock",

@@ -23,6 +23,9 @@ Answers lost to an injected transport fault (``sync_faults``) are not checked: t
 client never sees them. An observer that raises fails the test that caused the request
 (the emulator records the error and the plugin re-raises it in the test). Without the
 variable nothing here does anything, so a clone without the reference files still passes.
+
+Inner pytester runs are never shuffled by pytest-randomly (see the ``pytester``
+override below); the suite itself passes in any order.
 """
 
 from __future__ import annotations
@@ -329,6 +332,24 @@ class SpecValidator:
 
 
 # ------------------------------------------------------------------ fixtures
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester whose inner runs keep the order their tests are written in.
+
+    Inner suites are scenarios (test A ends, then test B checks what it sees), so
+    pytest-randomly, when installed, must not shuffle them; the outer suite itself
+    may run in any order.
+    """
+    for name in ("inline_run", "runpytest_subprocess"):
+        run = getattr(pytester, name)
+
+        def ordered(*args: Any, _run: Any = run, **kwargs: Any) -> Any:
+            return _run("-p", "no:randomly", *args, **kwargs)
+
+        monkeypatch.setattr(pytester, name, ordered)
+    return pytester
+
+
 @pytest.fixture(scope="session")
 def _oai_spec() -> SpecValidator | None:
     """The spec validators, loaded once per session; ``None`` without the variable."""

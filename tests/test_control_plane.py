@@ -17,8 +17,6 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from pytest_syncmap.domain.clock import FixedClock, WallClock
-
 ERROR_KEYS = {"code", "message", "more_info", "status"}
 
 SECOND_PROCESS = textwrap.dedent(
@@ -138,7 +136,8 @@ def test_second_process_resets_seeds_moves_clock_and_injects_412(
     }
     new = sync_map.sync_map_items.create(key="new", data={})
     assert new.date_created == datetime(2031, 5, 1, 0, 1, tzinfo=timezone.utc)
-    assert isinstance(sync_server.store.clock, FixedClock)
+    # One clock: the other process moved the test's own time too.
+    assert datetime.now(timezone.utc) == datetime(2031, 5, 1, 0, 1, tzinfo=timezone.utc)
 
     with pytest.raises(TwilioRestException) as conflict:
         sync_map.sync_map_items("k").update(data={"v": 2}, if_match=items["k"].revision)
@@ -280,7 +279,18 @@ def test_bad_fault_is_400(sync_server, body):
 )
 def test_bad_clock_setting_is_400(sync_server, body):
     _assert_twilio_error(_control(sync_server, "POST", "clock", body), 400, 20001)
-    assert isinstance(sync_server.store.clock, WallClock)
+    # Nothing moved, nothing froze.
+    assert _control(sync_server, "GET", "clock").json()["frozen"] is False
+    assert not sync_server.clock.frozen
+
+
+def test_a_bad_setting_beside_a_good_one_moves_nothing(sync_server):
+    before = _control(sync_server, "GET", "clock").json()
+    body = {"now": "2031-01-01T00:00:00Z", "advance": "soon"}
+    _assert_twilio_error(_control(sync_server, "POST", "clock", body), 400, 20001)
+    after = _control(sync_server, "GET", "clock").json()
+    assert after["frozen"] is False
+    assert abs(_parse(after["now"]) - _parse(before["now"])) < timedelta(seconds=5)
 
 
 @pytest.mark.parametrize(
@@ -304,10 +314,10 @@ class TestClockDoesNotOutliveTheTest:
     def test_a_sets_the_clock_and_leaves_it(self, sync_server):
         response = _control(sync_server, "POST", "clock", {"now": "2031-01-01T00:00:00Z"})
         assert response.json() == {"now": "2031-01-01T00:00:00Z", "frozen": True}
-        assert isinstance(sync_server.store.clock, FixedClock)
+        assert datetime.now(timezone.utc) == datetime(2031, 1, 1, tzinfo=timezone.utc)
 
     def test_b_sees_the_wall_clock(self, sync_server, sync_map):
-        assert isinstance(sync_server.store.clock, WallClock)
+        assert datetime.now(timezone.utc).year < 2031
         assert _control(sync_server, "GET", "clock").json()["frozen"] is False
         item = sync_map.put("k", {})
         assert abs(item.date_created - datetime.now(timezone.utc)) < timedelta(seconds=5)
@@ -323,22 +333,36 @@ def test_frozen_false_restores_the_wall_clock(sync_server, twilio_client, sync_s
     assert response.status_code == 200
     body = response.json()
     assert body["frozen"] is False
-    assert abs(_parse(body["now"]) - datetime.now(timezone.utc)) < timedelta(seconds=5)
-    assert isinstance(sync_server.store.clock, WallClock)
+    real = datetime.now(timezone.utc)
+    assert real.year < 2031
+    assert abs(_parse(body["now"]) - real) < timedelta(seconds=5)
     live_map = service.sync_maps.create()
-    assert abs(live_map.date_created - datetime.now(timezone.utc)) < timedelta(seconds=5)
+    assert abs(live_map.date_created - real) < timedelta(seconds=5)
 
-    # "advance" from the wall clock freezes at wall + advance.
+    # "advance" from the wall clock freezes at wall + advance, for the test too.
     advanced = _control(sync_server, "POST", "clock", {"advance": 3600}).json()
     assert advanced["frozen"] is True
-    ahead = _parse(advanced["now"]) - datetime.now(timezone.utc)
+    ahead = _parse(advanced["now"]) - real
     assert timedelta(minutes=59) < ahead < timedelta(minutes=61)
+    assert datetime.now(timezone.utc) == _parse(advanced["now"])
 
 
 def test_reset_restores_the_servers_clock(sync_server):
     _control(sync_server, "POST", "clock", {"now": "2031-01-01T00:00:00Z"})
     assert _control(sync_server, "POST", "reset").json() == {"reset": True}
-    assert isinstance(sync_server.store.clock, WallClock)
+    assert _control(sync_server, "GET", "clock").json()["frozen"] is False
+    assert datetime.now(timezone.utc).year < 2031
+
+
+def test_reset_keeps_the_time_the_test_froze(sync_clock, sync_server):
+    sync_clock.move_to("2030-06-01T00:00:00Z")
+    _control(sync_server, "POST", "clock", {"advance": 60})
+    assert _control(sync_server, "POST", "reset").json() == {"reset": True}
+    assert _control(sync_server, "GET", "clock").json() == {
+        "now": "2030-06-01T00:01:00Z",
+        "frozen": True,
+    }
+    assert sync_clock.now() == datetime(2030, 6, 1, 0, 1, tzinfo=timezone.utc)
 
 
 def test_expiry_triggered_by_a_control_plane_clock_move(sync_server, twilio_client, sync_map):

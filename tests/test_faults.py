@@ -225,14 +225,17 @@ def test_fixed_delay(twilio_client, sync_map, sync_faults):
     elapsed = time.perf_counter() - started
     assert elapsed >= 0.2
     assert fault.fired == 1
-    assert fault.times is None  # delays apply to every matching request by default
+    assert fault.times == 1  # fires once by default, like every kind
+    started = time.perf_counter()
+    api.fetch()
+    assert time.perf_counter() - started < 0.2
 
 
 def test_uniform_delay_is_reproducible_with_a_seed(sync_map, sync_faults, sync_server):
     sync_map.put("k", {"v": 1})
     expected_rng = random.Random(42)
     expected = [expected_rng.uniform(0.02, 0.12) for _ in range(3)]
-    sync_faults.delay(uniform=(0.02, 0.12), seed=42)
+    sync_faults.delay(uniform=(0.02, 0.12), seed=42, times=None)
     measured = []
     for _ in range(3):
         started = time.perf_counter()
@@ -242,8 +245,8 @@ def test_uniform_delay_is_reproducible_with_a_seed(sync_map, sync_faults, sync_s
         assert want <= got < want + 0.15
 
 
-def test_unfired_delay_does_not_fail_the_test(sync_faults):
-    sync_faults.delay(0.5, key="never")
+def test_unfired_delay_may_be_allowed(sync_faults):
+    sync_faults.delay(0.5, key="never", expect_fired=False)
 
 
 # ------------------------------------------------------------ transport

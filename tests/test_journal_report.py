@@ -262,7 +262,7 @@ import requests
 @pytest.mark.parametrize("n", range(8))
 def test_leaves_faults_behind(sync_map, sync_server, sync_faults, n):
     sync_faults.server_error(times=None, expect_fired=False)
-    sync_faults.delay(2.0)
+    sync_faults.delay(2.0, times=None, expect_fired=False)
     sync_faults.reset(times=None, expect_fired=False)
 
 @pytest.mark.parametrize("n", range(8))

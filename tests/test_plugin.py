@@ -135,7 +135,7 @@ def test_bad_marker_arguments_are_clear_usage_errors(pytester):
     result.stdout.fnmatch_lines(
         [
             "*UsageError: @pytest.mark.sync_map got unknown argument(s) unique_nam;"
-            " it accepts unique_name, items, ttl",
+            " it accepts unique_name, items, ttl, service",
         ]
     )
     result.stdout.fnmatch_lines(
@@ -153,7 +153,10 @@ def test_markers_lists_sync_map(pytester):
     result = pytester.runpytest("--markers")
     assert result.ret == 0
     result.stdout.fnmatch_lines(
-        ["@pytest.mark.sync_map(unique_name=None, items=None, ttl=None): *unique name*"]
+        [
+            "@pytest.mark.sync_map(unique_name=None, items=None, ttl=None, service=None):"
+            " *unique name*"
+        ]
     )
 
 

@@ -42,6 +42,15 @@ class Choices:
     #: (Python) or compact JSON (Node).
     data_max_bytes: int = 16 * 1024
 
+    #: How deeply item data may nest (objects and arrays inside one another). No
+    #: source gives Twilio's limit. Without one, the answer would depend on the
+    #: Python version (3.10-3.12 stop near 1000 levels with a RecursionError, 3.13
+    #: parses far deeper). 500 is what Jackson, a common JVM JSON parser, considers
+    #: safe for every legitimate document (its default is 1000, with 500 proposed),
+    #: far above any real data, and well inside what every Python here parses and
+    #: serialises. Deeper data is 400 / 54008 ("Invalid JSON").
+    data_max_depth: int = 500
+
     #: Q14: the status of 54006 is undocumented. Its title is "Request entity too
     #: large", which is what HTTP 413 means, so 413 rather than a generic 400.
     data_too_large_status: int = 413
@@ -78,6 +87,12 @@ class Choices:
     #: the error is not. 54010 ("No parameters specified") says the closest thing: the
     #: update changes nothing about the item.
     collection_ttl_alone_code: int = 54010
+
+    #: ``WebhookUrl``: the sources say only "the URL of the webhook". A URL no
+    #: delivery could be made to (not absolute http(s), a space, a port like ``:abc``
+    #: or 0, no host) is refused with 400 / 20001 at Service create and update, as a
+    #: bad parameter is, rather than accepted and failing every delivery later. Host
+    #: names are ASCII (an IDN in its ``xn--`` form), as a request line carries them.
 
     #: Q15: ``Page`` is "simply for client state": echoed in ``meta.page`` and in the
     #: paging URLs, never used to skip records; only ``PageToken`` moves the cursor.

@@ -7,15 +7,22 @@ call, never a cached reference, so ``freezegun.freeze_time`` and
 ``time_machine.travel`` used in a test move the emulator's "now" too: the server
 runs in the same process. Nothing in the server loop uses this clock; sockets and
 shutdown stay on real time.
+
+**One clock.** An emulator reads one :class:`SettableClock`, and everything that moves
+time moves what it reads, never a copy: in a test it follows the process clock, which
+``sync_clock``, freezegun and time-machine move (and which the control plane moves
+through ``sync_clock``); standalone, the control plane sets it. Anything that moves
+time does so through the :class:`TimeControl` protocol.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "FixedClock", "WallClock", "parse_instant"]
+__all__ = ["Clock", "FixedClock", "SettableClock", "TimeControl", "WallClock", "parse_instant"]
 
 
 @runtime_checkable
@@ -24,6 +31,40 @@ class Clock(Protocol):
 
     def now(self) -> datetime:
         """Return the current instant as an aware UTC datetime."""
+        ...
+
+
+@runtime_checkable
+class TimeControl(Protocol):
+    """What moves an emulator's time (the control plane's ``/_syncmap/clock``).
+
+    :class:`SettableClock` is one (standalone); the plugin's ``SyncClock`` is the
+    other (in a test, it moves the process clock that the emulator follows).
+    """
+
+    @property
+    def frozen(self) -> bool:
+        """Whether time stands still until moved."""
+        ...
+
+    def now(self) -> datetime:
+        """The current instant, aware UTC."""
+        ...
+
+    def move_to(self, instant: datetime) -> datetime:
+        """Stop time at ``instant``; returns the new now."""
+        ...
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Stop time at now + ``delta``; returns the new now."""
+        ...
+
+    def release(self) -> None:
+        """Let time run again (back to the source it follows)."""
+        ...
+
+    def reset(self) -> None:
+        """Undo what the control plane did (``POST /_syncmap/reset``)."""
         ...
 
 
@@ -40,7 +81,11 @@ class WallClock:
 
 
 class FixedClock:
-    """A clock that only moves when told to; handy for the standalone server and tests."""
+    """A clock that only moves when told to (:meth:`set`); handy in tests.
+
+    An emulator made with one wraps it in a :class:`SettableClock`, which the control
+    plane moves.
+    """
 
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
@@ -59,6 +104,57 @@ class FixedClock:
 
     def __repr__(self) -> str:
         return f"FixedClock({self._now.isoformat()})"
+
+
+class SettableClock:
+    """The emulator's one clock: follows ``source`` (the wall clock) until it is set.
+
+    Setting it (:meth:`move_to`, :meth:`advance`) stops it at an instant; it stays
+    there until moved again, released (:meth:`release`: back to the source) or reset
+    (back to how it was made: ``start``, or the source). It is mutated, never
+    replaced, so whoever holds it sees every move.
+    """
+
+    def __init__(self, source: Clock | None = None, *, start: datetime | None = None) -> None:
+        self.source: Clock = source if source is not None else WallClock()
+        self._start = None if start is None else parse_instant(start)
+        self._pinned = self._start
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """The pinned instant, or the source's now."""
+        pinned = self._pinned
+        return pinned if pinned is not None else self.source.now()
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the clock stands at a set instant (or follows a frozen source)."""
+        return self._pinned is not None or isinstance(self.source, FixedClock)
+
+    def move_to(self, instant: datetime) -> datetime:
+        """Stop the clock at ``instant`` (naive = UTC)."""
+        self._pinned = parse_instant(instant)
+        return self._pinned
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Stop the clock at now + ``delta`` (``OverflowError`` past year 9999)."""
+        with self._lock:
+            self._pinned = self.now() + delta
+            return self._pinned
+
+    def release(self) -> None:
+        """Follow the source again."""
+        self._pinned = None
+
+    def reset(self) -> None:
+        """Back to how the clock was made."""
+        self._pinned = self._start
+
+    def __repr__(self) -> str:
+        state = (
+            f"set to {self._pinned.isoformat()}" if self._pinned else f"following {self.source!r}"
+        )
+        return f"SettableClock({state})"
 
 
 def parse_instant(value: datetime | str) -> datetime:

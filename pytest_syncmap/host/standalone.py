@@ -1,7 +1,8 @@
 """Standalone emulator for non-Python clients: ``python -m pytest_syncmap``.
 
 Prints ``pytest-syncmap listening on http://HOST:PORT`` as its first line (flushed, so
-a parent process can read the port), serves until SIGINT or SIGTERM, then exits 0.
+a parent process can read the port), serves until SIGINT or SIGTERM, then exits 0
+within a second, whatever webhooks are still queued (they are abandoned).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from pytest_syncmap.domain.clock import FixedClock, parse_instant
+from pytest_syncmap.domain.clock import SettableClock, parse_instant
 
 from .server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
 
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     clock = None
     if args.clock is not None:
         try:
-            clock = FixedClock(parse_instant(args.clock))
+            clock = SettableClock(start=parse_instant(args.clock))
         except ValueError as exc:
             print(f"error: --clock: {exc}", file=sys.stderr)
             return 2

@@ -5,7 +5,18 @@ event (``SYNC_API.md`` section 4). The store calls :meth:`WebhookDispatcher.on_e
 under its lock, in mutation order; the dispatcher only builds the request and queues
 it (bounded), and one worker thread delivers the queue in order, off the request
 thread. Like Twilio, it delivers once and never retries; every delivery, failed or
-not (receiver down, non-2xx), goes into the request journal.
+not (receiver down, non-2xx, a URL it cannot reach, a receiver that does not speak
+HTTP, a timeout), goes into the request journal.
+
+Nothing here can die or block a test. Each delivery's errors, of any kind, are caught
+and journalled, so the worker lives on. Deliveries go straight to the receiver with
+``http.client``: proxy variables (``HTTP_PROXY``...) never divert them. A reset
+(between two tests) and :meth:`WebhookDispatcher.close` (server stop) never wait for
+the receiver: the queue of the finished test is abandoned with its worker (queued
+deliveries are skipped; one already on the wire gets :data:`GRACE` seconds to finish,
+then its connection is cut; neither is journalled), and the next test's deliveries
+start on a fresh worker at once. A receiver may therefore still get the request that
+was on the wire; the plugin's own receiver refuses those (a URL per test).
 
 Parameters. Confirmed by Twilio's webhook docs: ``AccountSid``, ``EventType``,
 ``Identity`` (``system`` for REST-originated events; ``EndpointId`` is absent for
@@ -25,25 +36,37 @@ parameter name and value, sorted by name)), which is what
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
+import http.client
+import logging
 import queue
+import socket
 import threading
-import urllib.error
-import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from pytest_syncmap.domain.model import SyncEvent, revision_str
 from pytest_syncmap.http.journal import Journal, JournalEntry
 
 __all__ = ["WebhookDispatcher", "compute_signature", "event_params"]
 
+_log = logging.getLogger("pytest_syncmap.webhooks")
+
 #: Events waiting for delivery; beyond this, new events are dropped (and journalled).
 QUEUE_SIZE = 10_000
-#: Seconds a delivery may take before it counts as failed.
+#: Seconds a delivery may take (connect, send, answer) before it counts as failed.
 DELIVERY_TIMEOUT = 5.0
+#: Seconds a reset or stop lets a delivery already on the wire finish (a receiver that
+#: answers at once is not cut off mid-request) before it cuts the connection.
+GRACE = 0.1
+#: Seconds :meth:`WebhookDispatcher.close` then lets the abandoned worker end; it is
+#: a daemon thread, so one still blocked after that never holds anything up.
+CLOSE_WAIT = 0.2
+#: Most bytes of a receiver's answer read (and thrown away).
+_MAX_ANSWER = 64 * 1024
 
 
 def compute_signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
@@ -84,6 +107,93 @@ class _Delivery:
     params: dict[str, str]
 
 
+class _Worker:
+    """One delivery thread and its queue, for one test (one generation) at a time.
+
+    A reset abandons a busy worker wholesale: what it has queued is never sent, the
+    connection it has open is shut down, and its thread ends by itself.
+    """
+
+    def __init__(self, dispatcher: WebhookDispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.queue: queue.Queue[_Delivery | None] = queue.Queue(maxsize=QUEUE_SIZE)
+        self.idle = threading.Condition()
+        self.pending = 0
+        #: Whether a delivery is being made right now.
+        self.busy = False
+        self.abandoned = False
+        self._socket: socket.socket | None = None
+        self.thread = threading.Thread(
+            target=self._run, name="pytest-syncmap:webhooks", daemon=True
+        )
+        self.thread.start()
+
+    # ------------------------------------------------------------- intake
+    def submit(self, delivery: _Delivery) -> bool:
+        """Queue ``delivery``; ``False`` when the queue is full."""
+        with self.idle:
+            self.pending += 1
+        try:
+            self.queue.put_nowait(delivery)
+        except queue.Full:
+            self._done()
+            return False
+        return True
+
+    def is_idle(self) -> bool:
+        """Whether nothing is queued or on the wire."""
+        with self.idle:
+            return self.pending == 0
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until nothing is queued or on the wire; ``False`` on timeout."""
+        with self.idle:
+            return self.idle.wait_for(lambda: self.pending == 0 or self.abandoned, timeout)
+
+    def abandon(self) -> None:
+        """Stop delivering: skip the queue; the delivery on the wire gets :data:`GRACE`
+        seconds to finish, then its connection is cut."""
+        with self.idle:
+            self.abandoned = True
+            self.idle.notify_all()
+        # Wakes a worker waiting for work; a full queue means it is not waiting, and it
+        # checks ``abandoned`` before each delivery.
+        with contextlib.suppress(queue.Full):
+            self.queue.put_nowait(None)
+        with self.idle:
+            self.idle.wait_for(lambda: not self.busy, GRACE)
+        _cut(self._socket)
+
+    # ------------------------------------------------------------- thread
+    def _run(self) -> None:
+        while True:
+            delivery = self.queue.get()
+            with self.idle:
+                if delivery is None or self.abandoned:
+                    return
+                self.busy = True
+            try:
+                self.dispatcher._deliver(delivery, self)
+            except Exception:  # pragma: no cover - _deliver journals its own errors
+                _log.exception("webhook delivery failed outside the delivery itself")
+            finally:
+                self._done(delivered=True)
+
+    def _done(self, delivered: bool = False) -> None:
+        with self.idle:
+            self.pending -= 1
+            if delivered:
+                self.busy = False
+            if self.pending == 0 or delivered:
+                self.idle.notify_all()
+
+    def connected(self, sock: socket.socket | None) -> None:
+        """The delivery on the wire uses ``sock`` (``None`` once it is closed)."""
+        self._socket = sock
+        if self.abandoned:
+            _cut(sock)
+
+
 class WebhookDispatcher:
     """Queues webhook deliveries from the store's events and sends them in order."""
 
@@ -91,96 +201,84 @@ class WebhookDispatcher:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.journal = journal
-        self._queue: queue.Queue[_Delivery | None] = queue.Queue(maxsize=QUEUE_SIZE)
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._generation = 0
-        self._idle = threading.Condition()
-        self._pending = 0
+        self._worker: _Worker | None = None
 
     # --------------------------------------------------------------- intake
     def on_event(self, event: SyncEvent) -> None:
-        """Store listener: queue a delivery if the event's Service asks for webhooks."""
+        """Store listener: queue a delivery if the event's Service asks for webhooks.
+
+        Runs under the store's lock, so it never blocks and never raises.
+        """
         service = event.service
         if not service.webhook_url or not service.webhooks_from_rest_enabled:
             return
-        delivery = _Delivery(
-            self._generation,
-            event,
-            service.webhook_url,
-            event_params(event, self.account_sid),
-        )
-        self._ensure_worker()
-        with self._idle:
-            self._pending += 1
+        with self._lock:
+            generation = self._generation
+            worker = self._worker
+            if worker is None or worker.abandoned:
+                worker = self._worker = _Worker(self)
+        delivery = _Delivery(generation, event, service.webhook_url, {})
         try:
-            self._queue.put_nowait(delivery)
-        except queue.Full:
-            self._done()
-            self._record(delivery, 0, "dropped: webhook queue full")
+            params = event_params(event, self.account_sid)
+            delivery = _Delivery(generation, event, service.webhook_url, params)
+            queued = worker.submit(delivery)
+            error = None if queued else "dropped: webhook queue full"
+        except Exception as exc:  # never let a webhook break the write that caused it
+            error = f"dropped: {type(exc).__name__}: {exc}"
+        if error is not None:
+            self._record(delivery, 0, error)
 
     def reset(self) -> None:
-        """Forget the previous test's deliveries: queued ones are skipped, not sent, and
-        one already on the wire is let finish first, so nothing reaches the next test."""
-        self._generation += 1
-        if self._thread is not None:
-            self.wait_idle(DELIVERY_TIMEOUT + 1)
+        """Forget the previous test's deliveries without waiting for any of them.
+
+        Queued deliveries are skipped; one on the wire gets :data:`GRACE` seconds, then
+        is cut off; none is journalled. An idle worker is kept for the next test.
+        """
+        with self._lock:
+            self._generation += 1
+            worker = self._worker
+            if worker is None:
+                return
+            if worker.is_idle():
+                return  # nothing of the finished test is queued: keep it
+            self._worker = None
+        worker.abandon()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
-        """Block until every queued delivery is done; False on timeout."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+        """Block until every queued delivery of this test is done; False on timeout."""
+        worker = self._worker
+        return True if worker is None else worker.wait_idle(timeout)
+
+    def close(self) -> None:
+        """Stop delivering (the server stops): abandon what is queued, in well under 1 s."""
+        with self._lock:
+            self._generation += 1
+            worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        worker.abandon()
+        worker.thread.join(CLOSE_WAIT)
 
     # --------------------------------------------------------------- worker
-    def _ensure_worker(self) -> None:
-        if self._thread is not None:
-            return
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="pytest-syncmap:webhooks", daemon=True
-                )
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            delivery = self._queue.get()
-            if delivery is None:
-                return
-            try:
-                if delivery.generation == self._generation:
-                    self._deliver(delivery)
-            finally:
-                self._done()
-
-    def _done(self) -> None:
-        with self._idle:
-            self._pending -= 1
-            if self._pending == 0:
-                self._idle.notify_all()
-
-    def _deliver(self, delivery: _Delivery) -> None:
+    def _deliver(self, delivery: _Delivery, worker: _Worker) -> None:
+        if delivery.generation != self._generation:
+            return  # queued by a test that has ended
         body = urlencode(delivery.params).encode()
-        request = urllib.request.Request(
-            delivery.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Twilio-Signature": compute_signature(
-                    self.auth_token, delivery.url, delivery.params
-                ),
-                "User-Agent": "TwilioProxy/1.1 (pytest-syncmap)",
-                "I-Twilio-Idempotency-Token": f"{delivery.event.service.sid}-{delivery.event.id}",
-            },
-        )
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": compute_signature(self.auth_token, delivery.url, delivery.params),
+            "User-Agent": "TwilioProxy/1.1 (pytest-syncmap)",
+            "I-Twilio-Idempotency-Token": f"{delivery.event.service.sid}-{delivery.event.id}",
+        }
+        error: str | None
         try:
-            with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT) as response:
-                status, error = response.status, None
-        except urllib.error.HTTPError as exc:
-            status, error = exc.code, f"receiver answered {exc.code}"
-        except (OSError, ValueError) as exc:
-            status, error = 0, f"delivery failed: {exc}"
+            status = _post(delivery.url, body, headers, worker.connected)
+        except Exception as exc:  # any failure of this one delivery, never the worker's
+            status, error = 0, f"delivery failed: {_describe(exc)}"
+        else:
+            error = None if 200 <= status < 300 else f"receiver answered {status}"
         self._record(delivery, status, error)
 
     def _record(self, delivery: _Delivery, status: int, error: str | None) -> None:
@@ -198,14 +296,58 @@ class WebhookDispatcher:
                 form=delivery.params,
                 status=status,
                 fault=error,
+                service=event.service.sid,
+                map_sid=event.map.sid,
+                map_name=event.map.unique_name,
             )
         )
 
-    def close(self) -> None:
-        """Stop the worker after what is queued (used when the server stops)."""
-        thread = self._thread
-        if thread is None:
-            return
-        self._queue.put(None)
-        thread.join(timeout=DELIVERY_TIMEOUT + 1)
-        self._thread = None
+
+def _post(
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    on_socket: Callable[[socket.socket | None], None],
+) -> int:
+    """POST ``body`` to ``url`` directly (never through a proxy); the answer's status."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    host = parts.hostname
+    if not host:
+        raise ValueError(f"{url!r} has no host")
+    port = parts.port  # ValueError for ':abc' or out of range
+    connection_class = (
+        http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    )
+    connection = connection_class(host, port, timeout=DELIVERY_TIMEOUT)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.connect()
+        on_socket(connection.sock)
+        connection.request("POST", target, body=body, headers=dict(headers))
+        response = connection.getresponse()
+        response.read(_MAX_ANSWER)
+        return response.status
+    finally:
+        on_socket(None)
+        connection.close()
+
+
+def _cut(sock: socket.socket | None) -> None:
+    """Shut a connection down from another thread, so a blocked read returns at once."""
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, http.client.HTTPException) and not isinstance(exc, OSError):
+        return (
+            f"the receiver did not answer HTTP ({type(exc).__name__}: {text or 'no status line'})"
+        )
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {DELIVERY_TIMEOUT:g} s"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

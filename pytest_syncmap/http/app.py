@@ -33,7 +33,7 @@ from pytest_syncmap.domain.model import Store, is_sid, new_sid
 from .api import Api, Call, Result
 from .boundary import Gate, OutlivedTest
 from .control import CONTROL_PREFIX, ControlPlane
-from .exchange import Exchange
+from .exchange import Exchange, Headers
 from .faults import Fault, FaultPlan, delay_seconds
 from .journal import Journal, JournalEntry
 from .params import parse_if_match
@@ -213,6 +213,8 @@ class SyncApp:
                 after = self.store.peek_revision(exchange.service, exchange.map, exchange.key)
             except Exception:
                 after = None
+        if exchange.map_sid is None and exchange.map and 200 <= exchange.status < 300:
+            self._resolve_map(exchange)
         before = exchange.revision_before
         if exchange.method in ("GET", "HEAD") and exchange.key is not None:
             before = after  # a read leaves the revision where it found it
@@ -232,6 +234,9 @@ class SyncApp:
                 revision_before=before,
                 revision_after=after,
                 fault=exchange.fault,
+                service=exchange.service,
+                map_sid=exchange.map_sid,
+                map_name=exchange.map_name,
                 note=exchange.note,
             )
         )
@@ -240,12 +245,8 @@ class SyncApp:
     def _answer(self, environ: WSGIEnvironment, exchange: Exchange) -> Result:
         path = _strict_path(environ, exchange.path)
         exchange.path = path
-        if self.observers:
-            exchange.headers = {
-                k[5:].replace("_", "-").title(): v
-                for k, v in environ.items()
-                if k.startswith("HTTP_")
-            }
+        if self.observers or self.faults:  # someone may read them: a predicate, an observer
+            exchange.headers = _headers(environ)
         # Credentials first: a request that will be refused never has its body read.
         self._authenticate(environ.get("HTTP_AUTHORIZATION"))
         body = _read_body(environ)
@@ -280,8 +281,15 @@ class SyncApp:
             exchange.revision_before = self.store.peek_revision(
                 params["service"], params["map"], params["key"]
             )
+        if exchange.map is not None and (
+            self.faults.wants_map() or (not op.collection and exchange.method != "POST")
+        ):
+            # Fetch and delete touch the Map anyway; other requests are resolved once
+            # answered (see record), so a request refused before the store never
+            # creates anything (the ``default`` Service is made on first lookup).
+            self._resolve_map(exchange)
         try:
-            fault = self.faults.pick(exchange, lambda: self._map_names(exchange))
+            fault = self.faults.pick(exchange)
             if fault is not None:
                 exchange.fault = fault.kind
                 shortcut = self._apply_fault(fault, call, op, environ)
@@ -294,17 +302,13 @@ class SyncApp:
             raise from_domain(exc, self.choices, path) from None
 
     # ---------------------------------------------------------------- faults
-    def _map_names(self, exchange: Exchange) -> set[str]:
-        names = {exchange.map} if exchange.map else set()
-        if exchange.service and exchange.map:
-            try:
-                record = self.store.get_map(exchange.service, exchange.map)
-            except SyncError:
-                return names
-            names.add(record.sid)
-            if record.unique_name is not None:
-                names.add(record.unique_name)
-        return names
+    def _resolve_map(self, exchange: Exchange) -> None:
+        """Note the SID and unique name of the Map the request addresses, if it exists."""
+        try:
+            record = self.store.get_map(exchange.service or "default", exchange.map or "")
+        except SyncError:
+            return
+        exchange.map_sid, exchange.map_name = record.sid, record.unique_name
 
     def _apply_fault(
         self, fault: Fault, call: Call, op: Operation, environ: WSGIEnvironment
@@ -417,6 +421,17 @@ class _Unauthenticated(TwilioError):
 
 
 # ------------------------------------------------------------------ helpers
+def _headers(environ: WSGIEnvironment) -> Headers:
+    """The request headers, named as HTTP spells them (``If-Match``)."""
+    headers = Headers(
+        (k[5:].replace("_", "-").title(), v) for k, v in environ.items() if k.startswith("HTTP_")
+    )
+    for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
+        if environ.get(key):
+            headers[name] = environ[key]
+    return headers
+
+
 def _strict_path(environ: WSGIEnvironment, path_info: str) -> str:
     """The percent-decoded path, refusing bytes that are not UTF-8 (404 / 20404).
 

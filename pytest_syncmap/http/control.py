@@ -11,9 +11,10 @@ method     path                        does
 POST       ``/_syncmap/reset``         forget all state, faults and the journal
 GET        ``/_syncmap/clock``         ``{"now": "...Z", "frozen": bool}``
 POST       ``/_syncmap/clock``         ``{"now": "2025-01-01T00:00:00Z"}`` or
-                                       ``{"advance": 60}`` (freezes the emulator's
-                                       clock there), ``{"frozen": false}`` (back to
-                                       the wall clock)
+                                       ``{"advance": 60}`` (stops the emulator's
+                                       clock there), ``{"frozen": true}`` (stops
+                                       it where it is), ``{"frozen": false}``
+                                       (lets it run again)
 GET        ``/_syncmap/faults``        the faults and how often each fired
 POST       ``/_syncmap/faults``        ``{"kind": "conflict", "key": "k", ...}``: the
                                        same settings as ``sync_faults`` methods
@@ -23,6 +24,14 @@ POST       ``/_syncmap/seed``          ``{"service": "default", "unique_name": "
                                        "ttl": 0, "items": {"k": {...}}}``: a Map
                                        with items; answers the Map resource
 =========  ==========================  ============================================
+
+The clock it moves is the emulator's one clock (:mod:`pytest_syncmap.domain.clock`):
+standalone, the server's :class:`~pytest_syncmap.domain.clock.SettableClock`; during
+a test, the plugin hands it the test's ``sync_clock`` (through :attr:`ControlPlane.driver`),
+so a move from another process moves the test's frozen time too, and the test's
+``sync_clock``, freezegun or time-machine moves are what the control plane reports.
+Fault settings go through the same :meth:`~.faults.FaultPlan.add` as ``sync_faults``
+and are refused (400 / 20001) when they are posted, never later.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from datetime import timedelta
 from typing import Any
 
 from pytest_syncmap.domain.choices import Choices
-from pytest_syncmap.domain.clock import FixedClock, WallClock, parse_instant
+from pytest_syncmap.domain.clock import SettableClock, TimeControl, parse_instant
 from pytest_syncmap.domain.errors import SyncError
 from pytest_syncmap.domain.model import Store
 
@@ -70,6 +79,21 @@ class ControlPlane:
         self.account_sid = account_sid
         self.choices = choices
         self._reset = reset
+        #: What gives the time control to use instead of the store's own clock (the
+        #: plugin sets one that gives the test's ``sync_clock`` while a test runs).
+        self.driver: Callable[[], TimeControl] | None = None
+        if not isinstance(store.clock, SettableClock):
+            store.clock = SettableClock(store.clock)
+
+    @property
+    def time(self) -> TimeControl:
+        """What the clock requests move: the test's driver, else the store's clock."""
+        if self.driver is not None:
+            return self.driver()
+        clock = self.store.clock
+        if not isinstance(clock, SettableClock):  # replaced after this was built
+            clock = self.store.clock = SettableClock(clock)
+        return clock
 
     def handle(self, method: str, path: str, body: bytes, base: str) -> _Result:
         """Answer one control request (already authenticated)."""
@@ -103,36 +127,53 @@ class ControlPlane:
     # -------------------------------------------------------------- actions
     def _post_reset(self, payload: dict[str, Any], base: str) -> _Result:
         self._reset()
+        if self.driver is not None:
+            self.driver().reset()  # a clock the control plane froze in a test runs again
         return _json(200, {"reset": True})
 
     def _clock_state(self) -> dict[str, Any]:
-        clock = self.store.clock
-        return {"now": iso(clock.now()), "frozen": isinstance(clock, FixedClock)}
+        time = self.time
+        return {"now": iso(time.now()), "frozen": time.frozen}
 
     def _get_clock(self, payload: dict[str, Any], base: str) -> _Result:
         return _json(200, self._clock_state())
 
     def _post_clock(self, payload: dict[str, Any], base: str) -> _Result:
-        store = self.store
         unknown = set(payload) - {"now", "advance", "frozen"}
         if unknown:
             raise TwilioError.invalid(", ".join(sorted(unknown)), "unknown clock setting")
         frozen = payload.get("frozen")
         if frozen is not None and not isinstance(frozen, bool):
             raise TwilioError.invalid("frozen", "must be true or false")
-        if frozen is False:
-            store.clock = WallClock()
+        # Every setting is read before time moves: a bad one changes nothing.
+        instant = step = None
         try:
             if "now" in payload:
-                store.clock = FixedClock(parse_instant(str(payload["now"])))
+                if not isinstance(payload["now"], str):
+                    raise ValueError("now must be an ISO 8601 string")
+                instant = parse_instant(payload["now"])
             if "advance" in payload:
-                seconds = float(payload["advance"])
-                # A new clock each time: the server's initial clock stays untouched,
-                # so a reset can bring it back.
-                store.clock = FixedClock(store.clock.now() + timedelta(seconds=seconds))
+                seconds = payload["advance"]
+                if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+                    raise ValueError("advance must be a number of seconds")
+                step = timedelta(seconds=seconds)
         except (TypeError, ValueError, OverflowError) as exc:
             raise TwilioError.invalid("clock", str(exc)) from None
-        store.collect()
+        time = self.time
+        try:
+            if frozen is False:
+                time.release()
+            elif frozen is True and not time.frozen:
+                time.move_to(time.now())
+            if instant is not None:
+                time.move_to(instant)
+            if step is not None:
+                time.advance(step)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise TwilioError.invalid("clock", str(exc)) from None
+        except RuntimeError as exc:
+            raise TwilioError(409, 20409, f"The clock cannot do that now: {exc}") from None
+        self.store.collect()
         return _json(200, self._clock_state())
 
     def _get_faults(self, payload: dict[str, Any], base: str) -> _Result:
@@ -154,13 +195,16 @@ class ControlPlane:
         kind = settings.pop("kind", None)
         if not isinstance(kind, str):
             raise TwilioError.missing("kind")
-        settings.pop("when", None)  # a predicate cannot travel as JSON
+        if settings.pop("when", None) is not None:
+            raise TwilioError.invalid("when", "a predicate cannot travel as JSON")
         # A fault added from another process is not this test's to expect.
         settings.setdefault("expect_fired", False)
         try:
+            # The same checks as sync_faults and the marker: a bad setting is refused
+            # now, not answered with a 500 on every request it matches.
             fault = self.faults.add(kind, **settings)
         except (TypeError, ValueError) as exc:
-            raise TwilioError.invalid("kind", str(exc)) from None
+            raise TwilioError(400, 20001, f"Invalid fault: {exc}") from None
         return _json(201, {"kind": fault.kind, "description": fault.describe()})
 
     def _delete_faults(self, payload: dict[str, Any], base: str) -> _Result:

@@ -21,15 +21,30 @@ Kinds:
 * transport: ``reset`` (TCP reset), ``empty_response`` (connection closed with no
   answer), ``truncated`` (headers promise more body than is sent), ``malformed``
   (200 with a body that is not JSON).
+
+One door, three ways in: ``sync_faults.<kind>(...)``, ``@pytest.mark.sync_fault(kind,
+...)`` and ``POST /_syncmap/faults`` all build a :class:`Fault` through
+:meth:`FaultPlan.add`, which checks every setting (types, ranges, the words of
+:mod:`.vocabulary`) before the fault exists. A bad setting is refused when it is
+given (``ValueError``/``TypeError``; a Twilio 400 from the control plane), never
+later as a 500 on the request it matches. Every kind fires once by default.
+
+A ``when=`` predicate is the test's own code: it runs with no lock of the emulator
+held (it may read ``sync_faults`` or the journal), and an exception it raises fails
+the test with its traceback while the client gets a Twilio 500.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from .vocabulary import http_method, map_refs, operation_ids
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -64,29 +79,36 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
     "delay": ("seconds", "uniform", "lognormal"),
     **dict.fromkeys(TRANSPORT_KINDS, ("processed",)),
 }
-_OPERATION_ALIASES = {
-    "create": "CreateSyncMapItem",
-    "fetch": "FetchSyncMapItem",
-    "update": "UpdateSyncMapItem",
-    "delete": "DeleteSyncMapItem",
-    "list": "ListSyncMapItem",
+#: Kind-specific settings a fault gets when none is given, whichever door it came by.
+_DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
+    "rate_limited": {"retry_after": 1},
+    "server_error": {"status": 500},
 }
+#: Settings every kind takes: which requests it matches, how often it fires.
+_COMMON = frozenset(
+    {"operation", "method", "map", "key", "when", "times", "after", "probability", "seed",
+     "expect_fired"}
+)  # fmt: skip
 
 
 @dataclass(eq=False)
 class Fault:
-    """One scheduled failure; see the module docstring. Created by ``sync_faults`` methods."""
+    """One scheduled failure; see the module docstring. Created by ``sync_faults`` methods.
+
+    Every setting is checked here, so a fault that exists can always be carried out.
+    """
 
     kind: str
     operation: tuple[str, ...] | None = None
     method: str | None = None
+    #: The Map it matches: a SID or unique name (a handle is stored as its SID).
     map: str | None = None
     key: str | None = None
     when: Callable[[Exchange], bool] | None = None
     times: int | None = 1
     after: int = 0
     probability: float | None = None
-    seed: int | None = None
+    seed: int | str | None = None
     #: Whether an unfired fault fails the test (set False to opt out).
     expect_fired: bool = True
     #: Kind-specific settings: status, retry_after, seconds, data, ...
@@ -94,16 +116,41 @@ class Fault:
     #: Matching requests seen so far, and how many times the fault fired.
     seen: int = 0
     fired: int = 0
+    #: Every name of the Map it matches (a handle's SID and unique name).
+    map_refs: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
+        if not isinstance(self.kind, str) or self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; choose from {', '.join(KINDS)}")
-        if self.times is not None and self.times < 1:
-            raise ValueError("times must be at least 1 (or None for every matching request)")
+        if self.operation is not None:
+            self.operation = operation_ids(self.operation)
+        if self.method is not None:
+            self.method = http_method(self.method)
+        if self.map is not None:
+            refs = map_refs(self.map)
+            self.map_refs = refs
+            self.map = self.map if isinstance(self.map, str) else getattr(self.map, "sid", None)
+        _check_optional_str("key", self.key)
+        if self.when is not None and not callable(self.when):
+            raise TypeError(f"when= takes a predicate (a callable), not {self.when!r}")
+        if self.times is not None:
+            _check_int("times", self.times)
+            if self.times < 1:
+                raise ValueError("times must be at least 1 (or None for every matching request)")
+        _check_int("after", self.after)
         if self.after < 0:
             raise ValueError("after cannot be negative")
-        if self.probability is not None and not 0 <= self.probability <= 1:
-            raise ValueError("probability must be between 0 and 1")
+        if self.probability is not None:
+            _check_number("probability", self.probability)
+            if not 0 <= self.probability <= 1:
+                raise ValueError("probability must be between 0 and 1")
+        if self.seed is not None and (
+            isinstance(self.seed, bool) or not isinstance(self.seed, int | str)
+        ):
+            raise TypeError(f"seed must be an integer or a string, not {self.seed!r}")
+        if not isinstance(self.expect_fired, bool):
+            raise TypeError(f"expect_fired must be True or False, not {self.expect_fired!r}")
+        _check_options(self.kind, self.options)
         self._random = random.Random(self.seed)
 
     @property
@@ -111,17 +158,18 @@ class Fault:
         """Whether it has fired as many times as it may."""
         return self.times is not None and self.fired >= self.times
 
-    def _matches(self, exchange: Exchange, map_names: Callable[[], set[str]]) -> bool:
+    def _matches(self, exchange: Exchange) -> bool:
+        """Whether ``exchange`` is a request this fault is about (runs ``when``)."""
         operations = self.operation or _DEFAULT_OPERATIONS.get(self.kind)
         if operations is not None and exchange.operation not in operations:
             return False
         if self.kind in ("conflict", "race") and exchange.if_match is None:
             return False
-        if self.method is not None and exchange.method != self.method.upper():
+        if self.method is not None and exchange.method != self.method:
             return False
         if self.key is not None and exchange.key != self.key:
             return False
-        if self.map is not None and self.map not in map_names():
+        if self.map_refs and not self.map_refs & exchange.map_refs():
             return False
         return self.when is None or bool(self.when(exchange))
 
@@ -144,6 +192,74 @@ class Fault:
         return f"<Fault {self.describe()}>"
 
 
+# ------------------------------------------------------------------ checks
+def _check_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+
+
+def _check_number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, not {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, not {value!r}")
+    return number
+
+
+def _check_optional_str(name: str, value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, not {value!r}")
+
+
+def _check_pair(name: str, value: object) -> tuple[float, float]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise TypeError(f"{name} must be a pair of numbers, not {value!r}")
+    return _check_number(name, value[0]), _check_number(name, value[1])
+
+
+def _check_options(kind: str, options: Mapping[str, Any]) -> None:
+    """Refuse a kind-specific setting the fault could not carry out."""
+    allowed = _OPTIONS.get(kind, ())
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise TypeError(
+            f"unknown setting(s) for a {kind!r} fault: {', '.join(unknown)}"
+            + (f"; it takes {', '.join(allowed)}" if allowed else "")
+        )
+    if "status" in options:
+        _check_int("status", options["status"])
+        if not 500 <= options["status"] <= 599:
+            raise ValueError(f"server_error status must be a 5xx, not {options['status']}")
+    if options.get("retry_after") is not None:
+        # An integer of seconds, as the header carries it; nothing else reaches the wire.
+        _check_int("retry_after", options["retry_after"])
+        if options["retry_after"] < 0:
+            raise ValueError("retry_after cannot be negative")
+    if "data" in options and not isinstance(options["data"], Mapping):
+        raise TypeError(f"race data must be a JSON object (a dict), not {options['data']!r}")
+    if "processed" in options and not isinstance(options["processed"], bool):
+        raise TypeError(f"processed must be True or False, not {options['processed']!r}")
+    given = [name for name in ("seconds", "uniform", "lognormal") if name in options]
+    if len(given) > 1:
+        raise TypeError(f"a delay takes one of seconds, uniform or lognormal, got {given}")
+    if "seconds" in options and _check_number("seconds", options["seconds"]) < 0:
+        raise ValueError("a delay cannot be negative")
+    if "uniform" in options:
+        low, high = _check_pair("uniform", options["uniform"])
+        if not 0 <= low <= high:
+            raise ValueError(
+                f"uniform=(low, high) needs 0 <= low <= high, got {options['uniform']}"
+            )
+    if "lognormal" in options:
+        median, sigma = _check_pair("lognormal", options["lognormal"])
+        if median <= 0 or sigma < 0:
+            raise ValueError(
+                f"lognormal=(median, sigma) needs median > 0 and sigma >= 0, got "
+                f"{options['lognormal']}"
+            )
+
+
 class FaultPlan:
     """The faults of the current test, in the order they were added."""
 
@@ -154,41 +270,37 @@ class FaultPlan:
         self.strict = True
 
     def add(self, kind: str, **settings: Any) -> Fault:
-        """Schedule a fault of ``kind``; see :class:`Fault` for the settings."""
-        known = {
-            "operation", "method", "map", "key", "when", "times", "after",
-            "probability", "seed", "expect_fired",
-        }  # fmt: skip
-        options = {k: v for k, v in settings.items() if k not in known}
-        allowed = _OPTIONS.get(kind, ())
-        unknown = sorted(set(options) - set(allowed))
-        if unknown:
-            raise TypeError(
-                f"unknown setting(s) for a {kind!r} fault: {', '.join(unknown)}"
-                + (f"; it takes {', '.join(allowed)}" if allowed else "")
-            )
-        common = {k: v for k, v in settings.items() if k in known}
-        operation = common.pop("operation", None)
-        if isinstance(operation, str):
-            operation = (operation,)
-        if operation is not None:
-            operation = tuple(_OPERATION_ALIASES.get(op, op) for op in operation)
-        map_ref = common.pop("map", None)
-        if map_ref is not None and not isinstance(map_ref, str):
-            map_ref = getattr(map_ref, "sid", map_ref)
-        fault = Fault(kind, operation=operation, map=map_ref, options=options, **common)
+        """Schedule a fault of ``kind``; see :class:`Fault` for the settings.
+
+        The one place every door (``sync_faults``, the marker, the control plane)
+        goes through: the settings are checked here, defaults filled in here.
+        """
+        options = {k: v for k, v in settings.items() if k not in _COMMON}
+        common = {k: v for k, v in settings.items() if k in _COMMON}
+        if isinstance(kind, str) and kind in KINDS:
+            options = {**_DEFAULT_OPTIONS.get(kind, {}), **options}
+        fault = Fault(kind, options=options, **common)
         with self._lock:
             self._faults.append(fault)
         return fault
 
-    def pick(self, exchange: Exchange, map_names: Callable[[], set[str]]) -> Fault | None:
-        """The fault that fires for this request, if any (and count it as fired)."""
+    def pick(self, exchange: Exchange) -> Fault | None:
+        """The fault that fires for this request, if any (and count it as fired).
+
+        Matching runs with no lock held: a ``when=`` predicate is user code that may
+        read this plan (``len(sync_faults.faults)``) or take its time. Only the count
+        of the fault that matched is updated under the lock.
+        """
         if not self._faults:
             return None
         with self._lock:
-            for fault in self._faults:
-                if fault.exhausted or not fault._matches(exchange, map_names):
-                    continue
+            candidates = [f for f in self._faults if not f.exhausted]
+        for fault in candidates:
+            if not fault._matches(exchange):
+                continue
+            with self._lock:
+                if fault.exhausted or fault not in self._faults:
+                    continue  # fired out meanwhile, or cleared by a reset
                 fault.seen += 1
                 if fault.seen <= fault.after:
                     continue
@@ -197,6 +309,10 @@ class FaultPlan:
                 fault.fired += 1
                 return fault
         return None
+
+    def wants_map(self) -> bool:
+        """Whether a fault matches by Map (so a request's Map must be resolved first)."""
+        return bool(self._faults) and any(f.map_refs for f in self.faults)
 
     @property
     def faults(self) -> list[Fault]:
@@ -229,8 +345,6 @@ def delay_seconds(fault: Fault) -> float:
         return rng.uniform(float(low), float(high))
     if "lognormal" in options:
         median, sigma = options["lognormal"]
-        import math
-
         return rng.lognormvariate(math.log(float(median)), float(sigma))
     return 0.1
 
@@ -240,11 +354,12 @@ class SyncFaults:
 
     Every method takes the matching settings of :class:`Fault`: ``key``, ``map`` (a SID,
     a unique name or a ``MapHandle``), ``operation`` (``"create"``, ``"fetch"``,
-    ``"update"``, ``"delete"``, ``"list"`` or an OpenAPI operation id), ``method``,
-    ``when`` (a predicate on the request), ``times`` (default 1; ``None`` = every time),
-    ``after`` (let N matching requests through first), ``probability`` and ``seed``, and
-    ``expect_fired=False`` to allow it never to fire. Each returns the :class:`Fault`,
-    whose ``fired`` count a test can check.
+    ``"update"``, ``"delete"``, ``"list"`` or an OpenAPI operation id), ``method`` (any
+    case), ``when`` (a predicate on the request's :class:`~.exchange.Exchange`),
+    ``times`` (default 1; ``None`` = every time), ``after`` (let N matching requests
+    through first), ``probability`` and ``seed``, and ``expect_fired=False`` to allow it
+    never to fire. Each returns the :class:`Fault`, whose ``fired`` count a test can
+    check. Every kind fires once by default, ``delay`` included.
     """
 
     def __init__(self, plan: FaultPlan) -> None:
@@ -279,8 +394,6 @@ class SyncFaults:
 
     def server_error(self, *, status: int = 500, **settings: Any) -> Fault:
         """A 5xx with a Twilio body (500 / 20500, 503 / 20503, ...)."""
-        if not 500 <= status <= 599:
-            raise ValueError("server_error status must be a 5xx")
         return self.plan.add("server_error", status=status, **settings)
 
     def delay(
@@ -291,10 +404,9 @@ class SyncFaults:
         lognormal: tuple[float, float] | None = None,
         **settings: Any,
     ) -> Fault:
-        """Answer late: ``seconds``, or seeded ``uniform=(low, high)`` or
-        ``lognormal=(median, sigma)`` seconds. Defaults to every matching request."""
-        settings.setdefault("times", None)
-        settings.setdefault("expect_fired", False)
+        """Answer late: ``seconds`` (default 0.1), or seeded ``uniform=(low, high)`` or
+        ``lognormal=(median, sigma)`` seconds. Fires once, like every kind; pass
+        ``times=None`` to slow down every matching request."""
         if seconds is not None:
             settings["seconds"] = seconds
         if uniform is not None:

@@ -4,15 +4,23 @@ Bounded in memory (the oldest entries go first, like WireMock's capped journal) 
 cleared with the rest of the state between tests, so it always holds the current
 test's conversation. Queries return lists of :class:`JournalEntry`; :meth:`Journal.table`
 renders the short table that failure reports show.
+
+Queries speak the words faults speak (:mod:`.vocabulary`): ``find(operation="update")``,
+``find(method="post")``, ``find(map=sync_map)`` mean what they mean in
+``sync_faults.conflict(operation="update", map=sync_map)``. A criterion the journal
+does not know is a ``TypeError`` rather than a query that silently matches nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .vocabulary import http_method, map_refs, operation_ids
 
 __all__ = ["Journal", "JournalEntry"]
 
@@ -38,6 +46,11 @@ class JournalEntry:
     revision_before: str | None = None
     revision_after: str | None = None
     fault: str | None = None
+    #: The Service as the path addressed it (``default`` or an ``IS`` SID).
+    service: str | None = None
+    #: The SID and unique name of the Map the request addressed, when it existed.
+    map_sid: str | None = None
+    map_name: str | None = None
     #: Why the request was refused, when the code alone does not say (e.g. a 401).
     note: str | None = None
 
@@ -56,10 +69,8 @@ class JournalEntry:
         )
 
     def matches(self, **criteria: Any) -> bool:
-        """Whether every given attribute equals its value (``None`` values are ignored)."""
-        return all(
-            value is None or getattr(self, name) == value for name, value in criteria.items()
-        )
+        """Whether the entry meets every criterion (see :meth:`Journal.find`)."""
+        return _compile(criteria)(self)
 
     def line(self) -> str:
         """One table row."""
@@ -117,13 +128,44 @@ class Journal:
         return len(self._entries)
 
     def find(self, **criteria: Any) -> list[JournalEntry]:
-        """Entries whose attributes equal the given values, e.g. ``find(key="k", status=412)``."""
-        return [e for e in self.entries if e.matches(**criteria)]
+        """Entries that meet every criterion, oldest first, e.g. ``find(key="k", status=412)``.
+
+        A criterion is any :class:`JournalEntry` field (or ``ok``, ``is_write``),
+        compared for equality, with
+        the words faults use: ``operation`` is a short name (``create``, ``fetch``,
+        ``update``, ``delete``, ``list``), an OpenAPI id or several of them;
+        ``method`` is any case; ``map`` is a SID, a unique name or a Map handle and
+        matches the Map however the request addressed it. ``None`` values are
+        ignored. An unknown criterion raises ``TypeError``.
+        """
+        test = _compile(criteria)
+        return [e for e in self.entries if test(e)]
 
     def last(self, **criteria: Any) -> JournalEntry | None:
         """The newest entry matching ``criteria``, if any."""
         found = self.find(**criteria)
         return found[-1] if found else None
+
+    def unexpected_failures(self, allow: int | Iterable[int] = ()) -> list[JournalEntry]:
+        """API requests answered 4xx/5xx that no fault asked for and ``allow`` does not.
+
+        ``allow`` holds expected HTTP statuses (below 1000, e.g. ``404``) or Twilio
+        error codes (e.g. ``54201``). Webhook deliveries and canned answers are not
+        API answers and never count.
+        """
+        allowed = {allow} if isinstance(allow, int) else set(allow)
+        for value in allowed:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"allow= takes HTTP statuses or Twilio codes, not {value!r}")
+        return [
+            e
+            for e in self.entries
+            if e.status >= 400
+            and e.fault is None
+            and e.status not in allowed
+            and (e.code is None or e.code not in allowed)
+            and not (e.operation or "").startswith("Webhook ")
+        ]
 
     @staticmethod
     def table(entries: Iterable[JournalEntry], limit: int = 50) -> str:
@@ -138,3 +180,32 @@ class Journal:
         if len(rows) == 0:
             lines.append("     (no requests)")
         return "\n".join(lines)
+
+
+#: What a criterion may name: every field, and the ``ok`` and ``is_write`` properties.
+_FIELDS = frozenset(f.name for f in dataclasses.fields(JournalEntry)) | {"ok", "is_write"}
+
+
+def _compile(criteria: dict[str, Any]) -> Callable[[JournalEntry], bool]:
+    """One test for all ``criteria``, their words checked once (see :meth:`Journal.find`)."""
+    unknown = sorted(set(criteria) - _FIELDS)
+    if unknown:
+        raise TypeError(
+            f"unknown journal criteria {', '.join(map(repr, unknown))}; use "
+            f"{', '.join(sorted(_FIELDS))}"
+        )
+    tests = [_criterion(name, value) for name, value in criteria.items() if value is not None]
+    return lambda entry: all(test(entry) for test in tests)
+
+
+def _criterion(name: str, value: Any) -> Callable[[JournalEntry], bool]:
+    if name == "operation":
+        ops = frozenset(operation_ids(value, journal=True))
+        return lambda e: e.operation in ops
+    if name == "method":
+        method = http_method(value)
+        return lambda e: e.method == method
+    if name == "map":
+        refs = map_refs(value)
+        return lambda e: bool(refs & {e.map, e.map_sid, e.map_name})
+    return lambda e: bool(getattr(e, name) == value)

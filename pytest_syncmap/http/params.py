@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pytest_syncmap.domain.choices import Choices
+from pytest_syncmap.domain.choices import DEFAULT_CHOICES, Choices
 from pytest_syncmap.domain.errors import InvalidData, InvalidTtl
 from pytest_syncmap.domain.model import MAX_TTL
 
@@ -68,7 +68,33 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _parse_json(raw: str) -> Any:
+#: A JSON string (escapes included) or a bracket: what nesting depth is counted on.
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _nests_deeper(raw: str, limit: int) -> bool:
+    """Whether the JSON text nests objects and arrays more than ``limit`` deep."""
+    if raw.count("[") + raw.count("{") <= limit:
+        return False  # cannot be deeper: no scan
+    depth = 0
+    for token in _JSON_TOKENS.finditer(raw):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def _parse_json(raw: str, choices: Choices) -> Any:
+    """JSON text, refusing nesting deeper than ``choices.data_max_depth`` before parsing,
+    so the answer is the same on every Python version (``domain/choices.py``)."""
+    if _nests_deeper(raw, choices.data_max_depth):
+        raise InvalidData(
+            f"The specified 'Data' parameter nests deeper than {choices.data_max_depth} levels"
+        )
     try:
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
@@ -80,15 +106,15 @@ def _not_an_object(value: Any) -> InvalidData:
     return InvalidData(f"The specified 'Data' parameter must be a JSON object, not {kind}")
 
 
-def parse_data(raw: str) -> dict[str, Any]:
+def parse_data(raw: str, choices: Choices = DEFAULT_CHOICES) -> dict[str, Any]:
     """Item ``Data``: JSON text that must hold an object (``SYNC_API.md`` 3.7)."""
-    value = _parse_json(raw)
+    value = _parse_json(raw, choices)
     if not isinstance(value, dict):
         raise _not_an_object(value)
     return value
 
 
-def parse_nullable_data(raw: str) -> dict[str, Any] | None:
+def parse_nullable_data(raw: str, choices: Choices = DEFAULT_CHOICES) -> dict[str, Any] | None:
     """``Data`` that may be sent empty or as JSON ``null`` (``None`` for both).
 
     Documents, List Items and Stream Messages answer those with their own "cannot be
@@ -96,7 +122,7 @@ def parse_nullable_data(raw: str) -> dict[str, Any] | None:
     """
     if raw.strip() == "":
         return None
-    value = _parse_json(raw)
+    value = _parse_json(raw, choices)
     if value is None:
         return None
     if not isinstance(value, dict):

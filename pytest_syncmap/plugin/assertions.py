@@ -52,18 +52,8 @@ class MapAssertions:
 
     # ------------------------------------------------------------ journal
     def _requests(self, key: str | None = None) -> list[JournalEntry]:
-        names = {self.sid}
-        try:
-            unique_name = self.server.store.get_map(self.service_sid, self.sid).unique_name
-        except SyncError:
-            unique_name = None
-        if unique_name is not None:
-            names.add(unique_name)
-        return [
-            e
-            for e in self.server.journal.entries
-            if e.map in names and (key is None or e.key == key)
-        ]
+        """This Map's requests (however they addressed it), optionally for one key."""
+        return self.server.journal.find(map=self, key=key)
 
     def _closest(self, key: str) -> str:
         for_key = self._requests(key)

@@ -17,6 +17,7 @@ from pytest_syncmap.http.faults import SyncFaults
 
 from .boundary import TestScope, boundary_for
 from .redirect import redirect_env
+from .timecontrol import SyncClock
 
 __all__ = ["SERVER_KEY", "ActiveTest", "ServerConfig", "activate"]
 
@@ -40,7 +41,7 @@ class ServerConfig:
 class ActiveTest:
     """What one test holds of the emulator: its reset state, redirect and Service."""
 
-    __slots__ = ("monkeypatch", "owns_monkeypatch", "scope", "server", "service_sid")
+    __slots__ = ("_clock", "monkeypatch", "owns_monkeypatch", "scope", "server", "service_sid")
 
     def __init__(
         self, server: SyncServer, patcher: pytest.MonkeyPatch, owns: bool, scope: TestScope
@@ -50,6 +51,14 @@ class ActiveTest:
         self.owns_monkeypatch = owns
         self.scope = scope
         self.service_sid: str | None = None
+        self._clock: SyncClock | None = None
+
+    def clock(self) -> SyncClock:
+        """The test's time driver, made on first use: ``sync_clock`` and the control
+        plane both move it (see ``domain/clock.py``)."""
+        if self._clock is None:
+            self._clock = SyncClock(on_move=self.server.store.collect).start(eager=False)
+        return self._clock
 
     def service(self, name: str) -> str:
         """The test's Service, created on first use."""
@@ -91,6 +100,7 @@ def activate(server: SyncServer, request: pytest.FixtureRequest) -> ActiveTest:
         patcher, owns = pytest.MonkeyPatch(), True
     redirect_env(patcher, server.url, server.account_sid, server.auth_token)
     context = ActiveTest(server, patcher, owns, scope)
+    server.app.control.driver = context.clock  # one clock: see domain/clock.py
     node.stash[CONTEXT_KEY] = context
     node.stash[SERVER_KEY] = server
     request.addfinalizer(lambda: _deactivate(node, context))
@@ -112,6 +122,9 @@ def _begin(server: SyncServer, request: pytest.FixtureRequest) -> TestScope:
 def _deactivate(node: pytest.Item, context: ActiveTest) -> None:
     del node.stash[CONTEXT_KEY]
     del node.stash[SERVER_KEY]
+    context.server.app.control.driver = None
+    if context._clock is not None:
+        context._clock.stop()
     if context.owns_monkeypatch:
         context.monkeypatch.undo()
     errors = context.server.take_errors()

@@ -11,12 +11,11 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from pytest_syncmap.host.server import SyncServer
 from pytest_syncmap.http.faults import SyncFaults
 
-from .context import ServerConfig, activate
+from .context import ActiveTest, ServerConfig, activate
 from .handles import MapHandle, ServiceHandle
 from .receiver import WebhookReceiver
 from .timecontrol import SyncClock
@@ -38,7 +37,7 @@ __all__ = [
     "twilio_client",
 ]
 
-_MARKER_OPTIONS = ("unique_name", "items", "ttl")
+_MARKER_OPTIONS = ("unique_name", "items", "ttl", "service")
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +105,7 @@ def sync_faults(sync_server_session: SyncServer, request: pytest.FixtureRequest)
 def sync_service(sync_server_session: SyncServer, request: pytest.FixtureRequest) -> ServiceHandle:
     """A fresh Sync Service for this test (``.sid``, ``.url``, ``.friendly_name``)."""
     context = activate(sync_server_session, request)
-    return ServiceHandle(context.server, context.service(request.node.name))
+    return ServiceHandle(context.server, _test_service(context, request))
 
 
 @pytest.fixture
@@ -117,16 +116,18 @@ def sync_map(sync_server_session: SyncServer, request: pytest.FixtureRequest) ->
     (``sync_map["k"]``, ``"k" in sync_map``, ``dict(sync_map)``); ``.item(key)`` gives
     revision and expiry; ``.put(key, data, ttl=...)`` arranges an item without HTTP;
     assertions such as ``assert_item``, ``assert_expired``. Configure it with
-    ``@pytest.mark.sync_map(unique_name=..., items={...}, ttl=...)``.
+    ``@pytest.mark.sync_map(unique_name=..., items={...}, ttl=..., service="default")``;
+    ``service="default"`` puts it in the account's default Service (for code that
+    addresses ``services("default")``), which is then the test's Service.
     """
     options = _marker_options(request.node.get_closest_marker("sync_map"))
     context = activate(sync_server_session, request)
     server = context.server
-    service_sid = context.service(request.node.name)
+    service_sid = _test_service(context, request, options)
     record = server.store.create_map(
         service_sid, unique_name=options.get("unique_name"), ttl=options.get("ttl")
     )
-    handle = MapHandle(server, service_sid, record.sid)
+    handle = MapHandle(server, service_sid, record.sid, record=record)
     for key, data in options.get("items", {}).items():
         handle.put(key, data)
     return handle
@@ -135,12 +136,11 @@ def sync_map(sync_server_session: SyncServer, request: pytest.FixtureRequest) ->
 @pytest.fixture(scope="session")
 def sync_webhook_receiver_session() -> Iterator[WebhookReceiver]:
     """The session's webhook receiver (a pytest-httpserver server), without any reset."""
-    server = HTTPServer("127.0.0.1", 0, threaded=True)
-    server.start()
+    receiver = WebhookReceiver.start()
     try:
-        yield WebhookReceiver(server)
+        yield receiver
     finally:
-        server.stop()
+        receiver.stop()
 
 
 @pytest.fixture
@@ -155,17 +155,32 @@ def sync_webhooks(
     so every Map and item change (and expiry) is POSTed to it, signed, in order.
     ``wait_for(n)`` blocks until n events arrived; ``events``, ``types``,
     ``received`` (with signatures), ``assert_types(...)``, ``assert_signed(token)``;
-    set ``.status = 500`` to make the receiver fail.
+    set ``.status = 500`` to make the receiver fail. It is set up before the test's
+    other fixtures, so ``sync_map``'s creation and seed items are delivered too, in
+    either fixture order. Each test gets its own receiver URL: a delivery of an
+    earlier test that arrives late is refused and never shows here.
     """
     context = activate(sync_server_session, request)
     receiver = sync_webhook_receiver_session
-    receiver.clear()
+    receiver.begin_test()
     context.server.store.update_service(
-        context.service(request.node.name),
+        _test_service(context, request),
         webhook_url=receiver.url,
         webhooks_from_rest_enabled=True,
     )
     return receiver
+
+
+def _test_service(
+    context: ActiveTest, request: pytest.FixtureRequest, options: Mapping[str, Any] | None = None
+) -> str:
+    """The test's Service: a fresh one, or the default one if ``sync_map`` asks for it."""
+    if context.service_sid is None:
+        if options is None:
+            options = _marker_options(request.node.get_closest_marker("sync_map"))
+        if options.get("service") is not None:
+            context.service_sid = context.server.store.default_service_sid
+    return context.service(request.node.name)
 
 
 def _marker_options(marker: pytest.Mark | None) -> dict[str, Any]:
@@ -181,6 +196,12 @@ def _marker_options(marker: pytest.Mark | None) -> dict[str, Any]:
         raise pytest.UsageError(
             f"@pytest.mark.sync_map got unknown argument(s) {', '.join(unknown)}; "
             f"it accepts {', '.join(_MARKER_OPTIONS)}"
+        )
+    service = marker.kwargs.get("service")
+    if service not in (None, "default"):
+        raise pytest.UsageError(
+            f"@pytest.mark.sync_map(service=...) takes 'default' (the account's default "
+            f"Service), not {service!r}; leave it out for a fresh Service"
         )
     items = marker.kwargs.get("items", {})
     if not isinstance(items, Mapping):
@@ -212,8 +233,7 @@ def sync_clock(
                 f"got args={marker.args!r} kwargs={marker.kwargs!r}"
             )
         start = marker.args[0] if marker.args else marker.kwargs.get("start")
-    server = activate(sync_server_session, request).server
-    clock = SyncClock(on_move=server.store.collect)
+    clock = activate(sync_server_session, request).clock()
     # time-machine refuses to start while freezegun is active: when the test travels
     # with time-machine itself, freeze nothing up front and drive its traveller.
     clock.start(start, eager=not _uses_time_machine(request))

@@ -6,6 +6,11 @@ test needs to arrange state (:meth:`MapHandle.put`, :meth:`MapHandle.delete`) an
 look at what the API would show (:meth:`MapHandle.item` with revision and expiry).
 Reads go straight to the model, so they cost no request and do not appear in any
 request log. Every value handed out is a copy: mutating it changes nothing stored.
+
+A handle outlives its Map: once the Map expired (or was deleted) it reads as an empty
+mapping (``len() == 0``, no keys, ``item()`` is ``None``) and its ``repr`` says the
+Map is gone; only :attr:`MapHandle.record` raises ``MapNotFound``, as the API would
+answer 404.
 """
 
 from __future__ import annotations
@@ -58,23 +63,40 @@ class MapHandle(MapAssertions, Mapping[str, dict[str, Any]]):
     (``assert_expired``, ``assert_alive``, ``assert_expires_at``).
     """
 
-    def __init__(self, server: SyncServer, service_sid: str, sid: str) -> None:
+    def __init__(
+        self, server: SyncServer, service_sid: str, sid: str, *, record: MapRecord | None = None
+    ) -> None:
         self.server = server
         #: The SID of the Service that holds the Map.
         self.service_sid = service_sid
         #: The Map SID (``MP...``).
         self.sid = sid
+        self._last = record
 
     # ---------------------------------------------------------------- identity
     @property
     def record(self) -> MapRecord:
-        """The Map as the API would show it now (revision, expiry, dates)."""
-        return self.server.store.get_map(self.service_sid, self.sid)
+        """The Map as the API would show it now; ``MapNotFound`` once it is gone."""
+        record = self.server.store.get_map(self.service_sid, self.sid)
+        self._last = record
+        return record
+
+    def _live(self) -> MapRecord | None:
+        try:
+            return self.record
+        except (MapNotFound, ServiceNotFound):
+            return None
 
     @property
     def unique_name(self) -> str | None:
-        """The Map's unique name, or ``None``."""
-        return self.record.unique_name
+        """The Map's unique name, or ``None`` (still known once the Map is gone)."""
+        record = self._live() or self._last
+        return None if record is None else record.unique_name
+
+    @property
+    def exists(self) -> bool:
+        """Whether the Map is still there (not expired, not deleted)."""
+        return self._live() is not None
 
     @property
     def url(self) -> str:
@@ -101,10 +123,17 @@ class MapHandle(MapAssertions, Mapping[str, dict[str, Any]]):
         return record.data
 
     def __iter__(self) -> Iterator[str]:
-        return iter([r.key for r in self.server.store.all_items(self.service_sid, self.sid)])
+        try:
+            records = self.server.store.all_items(self.service_sid, self.sid)
+        except (MapNotFound, ServiceNotFound):
+            records = []  # the Map is gone: nothing in it
+        return iter([r.key for r in records])
 
     def __len__(self) -> int:
-        return self.server.store.item_count(self.service_sid, self.sid)
+        try:
+            return self.server.store.item_count(self.service_sid, self.sid)
+        except (MapNotFound, ServiceNotFound):
+            return 0
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.item(key) is not None
@@ -123,4 +152,14 @@ class MapHandle(MapAssertions, Mapping[str, dict[str, Any]]):
         self.server.store.delete_item(self.service_sid, self.sid, key)
 
     def __repr__(self) -> str:
-        return f"<MapHandle {self.sid} unique_name={self.record.unique_name!r}>"
+        record = self._live()
+        if record is not None:
+            return f"<MapHandle {self.sid} unique_name={record.unique_name!r}>"
+        last = self._last
+        name = None if last is None else last.unique_name
+        expires = None if last is None else last.date_expires
+        if expires is not None and expires <= self.server.store.clock.now():
+            state = f"expired at {expires:%Y-%m-%dT%H:%M:%SZ}"
+        else:
+            state = "gone (deleted or expired)"
+        return f"<MapHandle {self.sid} unique_name={name!r} {state}>"

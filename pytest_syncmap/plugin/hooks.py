@@ -31,30 +31,44 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Set up ``sync_clock`` first, so time is frozen before other fixtures write.
+#: Markers that request their fixture, so a marker is never silently ignored.
+_MARKER_FIXTURES = (("sync_map", "sync_map"), ("sync_fault", "sync_faults"))
 
-    A ``@pytest.mark.sync_clock`` marker requests the fixture by itself (the pattern of
-    time-machine's marker): a ``sync_map(ttl=...)`` Map is then created in frozen time.
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers request their fixtures; ``sync_clock`` is set up first, ``sync_webhooks`` next.
+
+    A ``@pytest.mark.sync_clock``, ``sync_map`` or ``sync_fault`` marker requests its
+    fixture by itself (the pattern of time-machine's marker), so it is never silently
+    ignored. Time is frozen before other fixtures write (a ``sync_map(ttl=...)`` Map is
+    created in frozen time), and the test's Service is wired to the webhook receiver
+    before anything is created in it: a test sees the same events (``map_created``,
+    the seed items) whatever the order of its fixture arguments.
     """
     for item in items:
         names = getattr(item, "fixturenames", None)
         if names is None:
             continue
-        if "sync_clock" in names:
-            names.remove("sync_clock")
-        elif item.get_closest_marker("sync_clock") is None:
-            continue
-        names.insert(0, "sync_clock")
+        for marker, fixture in _MARKER_FIXTURES:
+            if fixture not in names and item.get_closest_marker(marker) is not None:
+                names.append(fixture)
+        first = []
+        if "sync_clock" in names or item.get_closest_marker("sync_clock") is not None:
+            first.append("sync_clock")
+        if "sync_webhooks" in names:
+            first.append("sync_webhooks")
+        if first:
+            names[:] = first + [name for name in names if name not in first]
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker so ``--strict-markers`` accepts it and ``--markers`` lists it."""
     config.addinivalue_line(
         "markers",
-        "sync_map(unique_name=None, items=None, ttl=None): configure the Map that the "
-        "sync_map fixture creates: its unique name, the items it starts with "
-        "(a dict of key to data), and its TTL in seconds.",
+        "sync_map(unique_name=None, items=None, ttl=None, service=None): configure the Map "
+        "that the sync_map fixture creates (the marker alone requests it): its unique name, "
+        "the items it starts with (a dict of key to data), its TTL in seconds, and "
+        "service='default' to create it in the account's default Service.",
     )
     config.addinivalue_line(
         "markers",
@@ -64,7 +78,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "sync_fault(kind, **settings): schedule a fault as sync_faults.<kind>(**settings) "
-        f"would; kinds: {', '.join(KINDS)}. Stackable.",
+        f"would (the marker alone requests sync_faults); kinds: {', '.join(KINDS)}. "
+        "Stackable.",
     )
 
 

@@ -14,18 +14,40 @@ frozen time. :class:`SyncClock` does that through the library that is already in
 
 After every move it asks the store to collect what has expired, so a test sees expiry
 at once, and a later move backwards does not bring collected objects back.
+
+It is the emulator's time driver during a test: the plugin makes one per test and
+hands it to the control plane, so ``POST /_syncmap/clock`` from another process moves
+the same (process) time as ``sync_clock.advance``, and each sees the other's moves
+(:class:`~pytest_syncmap.domain.clock.TimeControl`). Moves are serialised by a lock,
+since the control plane calls from the server's thread.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pytest_syncmap.domain.clock import parse_instant
 
-__all__ = ["SyncClock", "parse_instant"]
+__all__ = ["REAL_TIME_MODULES", "SyncClock", "parse_instant"]
+
+#: Modules that keep real time under this clock's freezer: pytest's own timing
+#: (``--durations``) and the timeouts of waits (a subprocess, a pool, a socket
+#: server, urllib3). Time may move while the test thread waits (the control plane
+#: moves it from another thread); a timeout measured on frozen time would then fire
+#: at once, or never.
+REAL_TIME_MODULES = (
+    "_pytest.timing",
+    "subprocess",
+    "multiprocessing",
+    "concurrent.futures",
+    "socketserver",
+    "selectors",
+    "urllib3",
+)
 
 
 def _active_freezegun() -> Any:
@@ -59,6 +81,10 @@ class SyncClock:
         self._on_move = on_move
         self._freezer: Any = None
         self._started = False
+        self._lock = threading.RLock()
+        #: Whether the freezer was started by a move (the control plane's, typically)
+        #: rather than by :meth:`start`.
+        self._on_demand = False
 
     # ------------------------------------------------------------ lifecycle
     def start(self, at: datetime | str | None = None, *, eager: bool = True) -> SyncClock:
@@ -69,12 +95,13 @@ class SyncClock:
         is started until the first move, so a time-machine travel that the test starts
         itself is not refused because freezegun is active.
         """
-        self._started = True
-        if self._target() is not None:
-            if at is not None:
-                self.move_to(at)
-        elif eager or at is not None:
-            self._freeze(at)
+        with self._lock:
+            self._started = True
+            if self._target() is not None:
+                if at is not None:
+                    self.move_to(at)
+            elif eager or at is not None:
+                self._freeze(at)
         return self
 
     def _freeze(self, at: datetime | str | None) -> None:
@@ -85,18 +112,48 @@ class SyncClock:
             if at is not None
             else datetime.now(timezone.utc).replace(microsecond=0)
         )
-        # pytest's own timing (--durations, report times) keeps real time.
         self._freezer = freezegun.freeze_time(
-            start, tick=False, real_asyncio=True, ignore=["_pytest.timing"]
+            start, tick=False, real_asyncio=True, ignore=list(REAL_TIME_MODULES)
         )
         self._freezer.start()
 
     def stop(self) -> None:
         """Give time back: stop the freezer this clock started (never someone else's)."""
+        with self._lock:
+            self._unfreeze()
+            self._started = False
+
+    def _unfreeze(self) -> None:
         if self._freezer is not None:
             self._freezer.stop()
         self._freezer = None
-        self._started = False
+        self._on_demand = False
+
+    def reset(self) -> None:
+        """Undo a freeze that a move started (the control plane's reset); a freeze the
+        test asked for (``sync_clock``, its marker) stays."""
+        with self._lock:
+            if self._on_demand:
+                self._unfreeze()
+
+    def release(self) -> None:
+        """Let time run again (the control plane's ``{"frozen": false}``).
+
+        Stops the freezer this clock started; a later move freezes again. Time frozen
+        by the test itself (its own freezegun or time-machine) is not this clock's to
+        release: that raises ``RuntimeError``.
+        """
+        with self._lock:
+            self._unfreeze()
+            if self._target() is not None:
+                raise RuntimeError(
+                    f"time is held by the test's own {self.driver}, which only the test can stop"
+                )
+
+    @property
+    def frozen(self) -> bool:
+        """Whether freezegun or time-machine holds the process's time."""
+        return self._target() is not None
 
     def __enter__(self) -> SyncClock:
         return self if self._started else self.start()
@@ -140,19 +197,21 @@ class SyncClock:
             step += delta
         elif delta is not None:
             step += timedelta(seconds=delta)
-        target = self._require_target()
-        if _active_freezegun() is target:
-            # Not factory.tick(): a ticking freezer's tick() moves from where it was
-            # frozen, losing the time that has ticked by since.
-            target.move_to(self.now() + step)
-        else:
-            target.shift(step)
+        with self._lock:
+            target = self._require_target()
+            if _active_freezegun() is target:
+                # Not factory.tick(): a ticking freezer's tick() moves from where it was
+                # frozen, losing the time that has ticked by since.
+                target.move_to(self.now() + step)
+            else:
+                target.shift(step)
         return self._moved()
 
     def move_to(self, instant: datetime | str) -> datetime:
         """Jump to ``instant`` (aware, naive = UTC, or ISO 8601); returns the new now."""
         destination = parse_instant(instant)
-        self._require_target().move_to(destination)
+        with self._lock:
+            self._require_target().move_to(destination)
         return self._moved()
 
     def _moved(self) -> datetime:
@@ -163,9 +222,11 @@ class SyncClock:
     def _require_target(self) -> Any:
         if not self._started:
             raise RuntimeError("SyncClock is not started; use the sync_clock fixture")
+        # Called under the lock.
         target = self._target()
         if target is None:
             self._freeze(None)
+            self._on_demand = True
             target = self._target()
         return target
 

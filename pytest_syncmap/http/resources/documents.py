@@ -52,12 +52,12 @@ def _answer(api: Api, call: Call, rec: DocumentRecord, status: int) -> Result:
     return status, body, {"ETag": revision_str(rec.revision)}
 
 
-def _data(call: Call) -> dict[str, Any] | None:
+def _data(api: Api, call: Call) -> dict[str, Any] | None:
     """``Data`` as sent (``None`` when absent); empty or ``null`` is 54101."""
     raw = call.form.get("Data")
     if raw is None:
         return None
-    data = parse_nullable_data(raw)
+    data = parse_nullable_data(raw, api.choices)
     if data is None:
         raise null_data(INVALID_DOCUMENT_DATA, "Document")
     return data
@@ -66,7 +66,7 @@ def _data(call: Call) -> dict[str, Any] | None:
 def create_document(api: Api, call: Call) -> Result:
     """CreateDocument: ``UniqueName``, ``Data`` and ``Ttl``, none required."""
     form = call.form
-    data = _data(call)
+    data = _data(api, call)
     rec = api.store.documents.create(
         call.params["service"],
         unique_name=form.get("UniqueName"),
@@ -84,7 +84,7 @@ def fetch_document(api: Api, call: Call) -> Result:
 
 def update_document(api: Api, call: Call) -> Result:
     """UpdateDocument: new data (replacing the old) and/or TTL, conditional on ``If-Match``."""
-    data = _data(call)
+    data = _data(api, call)
     rec = api.store.documents.update(
         call.params["service"],
         call.params["document"],

@@ -129,7 +129,7 @@ def create_item(api: Api, call: Call) -> Result:
     """CreateSyncListItem: ``Data`` is required; the List assigns the index."""
     form = call.form
     raw = form.get("Data")
-    data = None if raw is None else parse_nullable_data(raw)
+    data = None if raw is None else parse_nullable_data(raw, api.choices)
     if data is None:
         raise null_data(api.choices.missing_list_item_data_code, "List Item")
     rec = api.store.lists.items.create(
@@ -155,7 +155,7 @@ def update_item(api: Api, call: Call) -> Result:
     form = call.form
     data = None
     if "Data" in form:
-        data = parse_nullable_data(form["Data"])
+        data = parse_nullable_data(form["Data"], api.choices)
         if data is None:
             raise null_data(api.choices.missing_list_item_data_code, "List Item")
     rec = api.store.lists.items.update(

@@ -120,7 +120,7 @@ def create_item(api: Api, call: Call) -> Result:
     raw = form.get("Data")
     if raw is None:
         raise TwilioError.missing("Data")
-    data = parse_data(raw)
+    data = parse_data(raw, api.choices)
     ttl = parse_ttl(form, "ItemTtl", "Ttl")
     collection_ttl = parse_ttl(form, "CollectionTtl")
     rec = api.store.create_item(
@@ -140,7 +140,7 @@ def fetch_item(api: Api, call: Call) -> Result:
 def update_item(api: Api, call: Call) -> Result:
     """UpdateSyncMapItem: new data and/or TTL, conditional on ``If-Match``."""
     form, params = call.form, call.params
-    data = parse_data(form["Data"]) if "Data" in form else None
+    data = parse_data(form["Data"], api.choices) if "Data" in form else None
     rec = api.store.update_item(
         params["service"],
         params["map"],

@@ -6,8 +6,11 @@ The literal ``default`` stands for the account's default Service in every path
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from pytest_syncmap.domain.model import ServiceRecord
 from pytest_syncmap.http.api import Api, Call, Result, dumps
@@ -17,7 +20,7 @@ from pytest_syncmap.http.render import iso
 from pytest_syncmap.http.routing import Operation, Route
 from pytest_syncmap.http.twilio_errors import TwilioError
 
-__all__ = ["ROUTES", "service_fields", "service_json"]
+__all__ = ["ROUTES", "check_webhook_url", "service_fields", "service_json"]
 
 
 def service_json(rec: ServiceRecord, base: str, account_sid: str) -> dict[str, Any]:
@@ -54,8 +57,8 @@ def service_fields(form: Mapping[str, str]) -> dict[str, Any]:
         fields["friendly_name"] = form["FriendlyName"] or None
     if "WebhookUrl" in form:
         url = form["WebhookUrl"].strip()
-        if url and not url.lower().startswith(("http://", "https://")):
-            raise TwilioError.invalid("WebhookUrl", "must be an absolute http(s) URL")
+        if url:
+            check_webhook_url(url)
         fields["webhook_url"] = url or None
     for name, attr in (
         ("WebhooksFromRestEnabled", "webhooks_from_rest_enabled"),
@@ -70,6 +73,45 @@ def service_fields(form: Mapping[str, str]) -> dict[str, Any]:
     if window is not None:
         fields["reachability_debouncing_window"] = window
     return fields
+
+
+#: A host name: letters, digits, ``-``, ``_`` and dots (IDNs in their ``xn--`` form).
+_HOSTNAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?")
+
+
+def check_webhook_url(url: str) -> None:
+    """Refuse (400 / 20001) a ``WebhookUrl`` that no delivery could be made to.
+
+    It must be an absolute ``http``/``https`` URL with a valid host (a name, an IPv4
+    or a bracketed IPv6 address) and, if given, a port from 1 to 65535, and hold no
+    whitespace or control characters (which no HTTP request line can carry).
+    """
+
+    def bad(why: str) -> TwilioError:
+        return TwilioError.invalid("WebhookUrl", f"{why}; it must be an absolute http(s) URL")
+
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        raise bad("it holds whitespace or control characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. brackets around something that is not an address
+        raise bad(str(exc)) from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise bad(f"{parts.scheme or 'no'} scheme")
+    host = parts.hostname or ""
+    if parts.netloc.rpartition("@")[2].startswith("["):
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise bad(f"{host!r} is not an IPv6 address") from None
+    elif not _HOSTNAME.fullmatch(host):
+        raise bad(f"{host!r} is not a valid host" if host else "no host")
+    try:
+        port = parts.port
+    except ValueError:
+        raise bad("the port is not a number from 1 to 65535") from None
+    if port == 0:
+        raise bad("the port is not a number from 1 to 65535")
 
 
 def _json(api: Api, call: Call, rec: ServiceRecord) -> str:

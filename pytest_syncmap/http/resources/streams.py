@@ -94,7 +94,7 @@ def list_streams(api: Api, call: Call) -> Result:
 def create_message(api: Api, call: Call) -> Result:
     """CreateStreamMessage: publish ``Data`` (required, at most 4 KiB of JSON)."""
     raw = call.form.get("Data")
-    data = None if raw is None else parse_nullable_data(raw)
+    data = None if raw is None else parse_nullable_data(raw, api.choices)
     if data is None:
         raise null_data(api.choices.missing_stream_message_data_code, "Message Stream Message")
     message = api.store.streams.publish(call.params["service"], call.params["stream"], data)
