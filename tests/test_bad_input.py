@@ -35,6 +35,10 @@ TIMEOUT = 10
 
 
 # ------------------------------------------------------------------ helpers
+#: Sync's codes for a bad query parameter of a listing (``choices.query_error_codes``).
+QUERY_CODES = {"Order": 54451, "Bounds": 54452, "PageToken": 54453, "PageSize": 54454}
+
+
 def assert_twilio_error(
     resp: requests.Response, status: int, code: int, message: str | None = None
 ) -> dict[str, Any]:
@@ -340,7 +344,7 @@ def test_slash_key_addressed_raw_or_encoded(sync_server, sync_map):
 def test_bad_page_size(sync_server, sync_map, value):
     with unchanged(sync_map):
         resp = get(sync_map.items_url, sync_server, PageSize=value)
-        assert_twilio_error(resp, 400, 20001, "PageSize")
+        assert_twilio_error(resp, 400, QUERY_CODES["PageSize"], "PageSize")
 
 
 @pytest.mark.parametrize("value", ["101", "1000", "999999999999"])
@@ -374,6 +378,21 @@ def test_huge_page_size_is_clamped(sync_server, sync_map):
 def test_bad_list_enum_or_page(sync_server, sync_map, name, value):
     with unchanged(sync_map):
         resp = get(sync_map.items_url, sync_server, **{name: value})
+        assert_twilio_error(resp, 400, QUERY_CODES.get(name, 20001), name)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("Order", "up"), ("Bounds", "open"), ("PageSize", "0"), ("PageToken", "x")]
+)
+def test_generic_query_codes_when_chosen(name, value):
+    """``Choices(query_error_codes="generic")`` answers Twilio's generic 20001 instead."""
+    from pytest_syncmap import Choices, SyncServer
+
+    with SyncServer(choices=Choices(query_error_codes="generic")) as server:
+        service = server.store.create_service().sid
+        sid = server.store.maps.create(service).sid
+        url = f"{server.url}/v1/Services/{service}/Maps/{sid}/Items"
+        resp = requests.get(url, params={name: value}, auth=server.auth, timeout=TIMEOUT)
         assert_twilio_error(resp, 400, 20001, name)
 
 
@@ -409,7 +428,7 @@ def test_empty_list_parameters_count_as_not_sent(sync_server, sync_map, order):
 def test_forged_page_token(sync_server, sync_map, token):
     with unchanged(sync_map):
         resp = get(sync_map.items_url, sync_server, PageToken=token)
-        assert_twilio_error(resp, 400, 20001, "PageToken")
+        assert_twilio_error(resp, 400, QUERY_CODES["PageToken"], "PageToken")
 
 
 def test_page_token_of_another_listing_is_rejected(sync_server, sync_map):
@@ -422,11 +441,12 @@ def test_page_token_of_another_listing_is_rejected(sync_server, sync_map):
     map_token = token_of(maps_page["meta"]["next_page_url"])
     item_token = token_of(items_page["meta"]["next_page_url"])
     with unchanged(sync_map):
+        bad_token = QUERY_CODES["PageToken"]
         assert_twilio_error(
-            get(sync_map.items_url, sync_server, PageToken=map_token), 400, 20001, "PageToken"
+            get(sync_map.items_url, sync_server, PageToken=map_token), 400, bad_token, "PageToken"
         )
         assert_twilio_error(
-            get(maps_url(sync_map), sync_server, PageToken=item_token), 400, 20001, "PageToken"
+            get(maps_url(sync_map), sync_server, PageToken=item_token), 400, bad_token, "PageToken"
         )
     # Each token still works where it was issued.
     assert get(maps_url(sync_map), sync_server, PageToken=map_token).status_code == 200

@@ -801,20 +801,21 @@ def test_meta_urls_echo_unique_name_path(sync_server, sync_map, twilio_client):
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "code"),
     [
-        {"PageSize": "0"},
-        {"PageSize": "abc"},
-        {"Order": "sideways"},
-        {"Bounds": "both"},
-        {"PageToken": "not-a-token"},
+        ({"PageSize": "0"}, 54454),
+        ({"PageSize": "abc"}, 54454),
+        ({"Order": "sideways"}, 54451),
+        ({"Bounds": "both"}, 54452),
+        ({"PageToken": "not-a-token"}, 54453),
+        ({"Page": "x"}, 20001),
     ],
-    ids=["page-size-0", "page-size-text", "order", "bounds", "page-token"],
+    ids=["page-size-0", "page-size-text", "order", "bounds", "page-token", "page"],
 )
-def test_invalid_list_parameters_are_400_20001(sync_server, sync_map, query):
+def test_invalid_list_parameters_are_400_with_sync_codes(sync_server, sync_map, query, code):
     response = raw(sync_server, "GET", f"{sync_map.url}/Items", params=query)
     assert response.status_code == 400
-    assert response.json()["code"] == 20001
+    assert response.json()["code"] == code
 
 
 # ====================================================================== keys

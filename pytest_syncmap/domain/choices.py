@@ -134,6 +134,13 @@ class Choices:
     #: integer is 400 / 54458 "Invalid List Item index", the dictionary's only code for it.
     invalid_index_code: int = 54458
 
+    #: A bad ``Order``, ``Bounds``, ``PageToken`` or ``PageSize`` on any listing. The error
+    #: dictionary has Sync's own codes for exactly these (54451, 54452, 54453, 54454
+    #: "Invalid '<name>' query parameter"), and SYNC_OTHER section 2.2 gives them for
+    #: List Items; nothing shows Services or Maps answering otherwise, so every listing
+    #: speaks them alike. ``"generic"`` answers Twilio's generic 400 / 20001 instead.
+    query_error_codes: Literal["sync", "generic"] = "sync"
+
     #: SYNC_OTHER Q10: a List Item or Stream Message create without ``Data`` is 400 with
     #: the Sync codes 54156 / 54251 ("The 'Data' parameter cannot be null"), not 20001.
     missing_list_item_data_code: int = 54156

@@ -83,7 +83,13 @@ class Objects(Generic[R]):
             return cast(R, core.lookup(self.kind, service, ref, now).record)
 
     def page(
-        self, service: str, *, limit: int, after: int | None = None, before: int | None = None
+        self,
+        service: str,
+        *,
+        limit: int,
+        after: int | None = None,
+        before: int | None = None,
+        before_inclusive: bool = False,
     ) -> Page[R]:
         """A page of the Service's objects of this kind in creation order.
 
@@ -102,6 +108,7 @@ class Objects(Generic[R]):
                 limit=limit,
                 after=after,
                 before=before,
+                before_inclusive=before_inclusive,
             )
 
     def expired_at(self, service: str, ref: str) -> datetime | None:

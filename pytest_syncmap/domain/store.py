@@ -77,7 +77,12 @@ class Store(Core):
             self._forget_service(self.service(ref, now))
 
     def list_services(
-        self, *, limit: int, after: int | None = None, before: int | None = None
+        self,
+        *,
+        limit: int,
+        after: int | None = None,
+        before: int | None = None,
+        before_inclusive: bool = False,
     ) -> Page[ServiceRecord]:
         """A page of Services in creation order; ``after``/``before`` are page cursors."""
         with self.transaction() as now:
@@ -90,6 +95,7 @@ class Store(Core):
                 limit=limit,
                 after=after,
                 before=before,
+                before_inclusive=before_inclusive,
             )
 
     # ------------------------------------------------- Maps (short names)
@@ -112,11 +118,9 @@ class Store(Core):
         """Delete a Map and its items (``maps.delete``)."""
         self.maps.delete(service_ref, map_ref)
 
-    def list_maps(
-        self, service_ref: str, *, limit: int, after: int | None = None, before: int | None = None
-    ) -> Page[MapRecord]:
+    def list_maps(self, service_ref: str, **kw: Any) -> Page[MapRecord]:
         """A page of a Service's Maps (``maps.page``)."""
-        return self.maps.page(service_ref, limit=limit, after=after, before=before)
+        return self.maps.page(service_ref, **kw)
 
     def create_item(
         self, service_ref: str, map_ref: str, key: str, data: Mapping[str, Any], **kw: Any

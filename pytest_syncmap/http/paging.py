@@ -36,22 +36,22 @@ class Paging:
     before: Any = None
     before_inclusive: bool = False
 
+    @property
+    def cursor(self) -> dict[str, Any]:
+        """The cursor as the domain's ``page()`` methods take it (``after``, ``before``,
+        ``before_inclusive``)."""
+        return {
+            "after": self.after,
+            "before": self.before,
+            "before_inclusive": self.before_inclusive,
+        }
 
-def read_paging(
-    call: Call,
-    choices: Choices,
-    kind: type[str] | type[int],
-    *,
-    token_code: int = 20001,
-    keep_inclusive: bool = False,
-) -> Paging:
+
+def read_paging(call: Call, choices: Choices, kind: type[str] | type[int]) -> Paging:
     """``PageSize``, ``Page`` and the ``PageToken`` cursor (positions of type ``kind``).
 
-    ``token_code`` is the error code of a token this API did not issue (20001, or
-    Sync's 54453). A previous page may have to end *at* its cursor (``before_inclusive``);
-    listings that cannot say so get integer positions moved one up instead, which is
-    right for the ascending creation order they use. ``keep_inclusive`` keeps the flag
-    for listings that read in both orders (List Items).
+    A previous page may have to end *at* its cursor rather than before it
+    (``before_inclusive``): that is when the page it was read from was empty.
     """
     query = call.query
     size = parse_page_size(query, choices)
@@ -60,14 +60,11 @@ def read_paging(
     inclusive = False
     token = query.get("PageToken")
     if token:
-        direction, position = decode_page_token(token, kind, token_code)
+        direction, position = decode_page_token(token, kind, choices)
         if direction == "next":
             after = position
         else:
             before, inclusive = position, direction == "previous_inclusive"
-            if inclusive and isinstance(position, int) and not keep_inclusive:
-                # Ascending integer positions: "up to n" is "before n + 1".
-                before, inclusive = position + 1, False
     return Paging(size, page_no, after, before, inclusive)
 
 

@@ -186,24 +186,34 @@ def parse_int(form: Mapping[str, str], name: str, low: int, high: int) -> int | 
     return int(raw)
 
 
+#: Sync's codes for a bad query parameter of a listing (``choices.query_error_codes``).
+_QUERY_CODES = {"Order": 54451, "Bounds": 54452, "PageToken": 54453, "PageSize": 54454}
+
+
+def query_error(name: str, detail: str, choices: Choices) -> TwilioError:
+    """A listing's query parameter ``name`` is wrong: Sync's code for it, or 20001."""
+    code = _QUERY_CODES.get(name)
+    if code is None or choices.query_error_codes == "generic":
+        return TwilioError.invalid(name, detail)
+    return TwilioError(400, code, f"Invalid '{name}' query parameter. It {detail}")
+
+
 def parse_enum(
-    query: Mapping[str, str], name: str, allowed: tuple[str, ...], code: int = 20001
+    query: Mapping[str, str],
+    name: str,
+    allowed: tuple[str, ...],
+    choices: Choices = DEFAULT_CHOICES,
 ) -> str:
     """A query parameter from a closed set; the first allowed value is the default.
 
-    An empty value counts as not sent, as for every other parameter. ``code`` is the
-    error code of a value outside the set (20001, or Sync's 54451 "Invalid 'Order'
-    query parameter" / 54452 "Invalid 'Bounds' query parameter").
+    An empty value counts as not sent, as for every other parameter; a value outside
+    the set is :func:`query_error`.
     """
     raw = query.get(name)
     if not raw:
         return allowed[0]
     if raw not in allowed:
-        if code == 20001:
-            raise TwilioError.invalid(name, f"must be one of {', '.join(allowed)}")
-        raise TwilioError(
-            400, code, f"Invalid '{name}' query parameter. It must be one of {', '.join(allowed)}"
-        )
+        raise query_error(name, f"must be one of {', '.join(allowed)}", choices)
     return raw
 
 
@@ -212,16 +222,13 @@ def parse_page_size(query: Mapping[str, str], choices: Choices) -> int:
     raw = query.get("PageSize")
     if raw is None or raw == "":
         return choices.page_size_default
+    bad = f"must be an integer between 1 and {choices.page_size_max}"
     if not _ANY_DIGITS.fullmatch(raw) or int(raw) < 1:
-        raise TwilioError.invalid(
-            "PageSize", f"must be an integer between 1 and {choices.page_size_max}"
-        )
+        raise query_error("PageSize", bad, choices)
     size = int(raw)
     if size > choices.page_size_max:
         if choices.page_size_over_max == "error":
-            raise TwilioError.invalid(
-                "PageSize", f"must be an integer between 1 and {choices.page_size_max}"
-            )
+            raise query_error("PageSize", bad, choices)
         size = choices.page_size_max
     return size
 
@@ -286,19 +293,11 @@ def encode_page_token(direction: Direction, position: str | int) -> str:
     return "PT" + base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def decode_page_token(token: str, kind: type[str] | type[int], code: int = 20001) -> Cursor:
-    """Read a ``PageToken`` back; anything this API did not issue is a 400 with ``code``.
-
-    ``code`` is 20001, or Sync's 54453 "Invalid 'PageToken' query parameter".
-    """
-    if code == 20001:
-        bad = TwilioError.invalid("PageToken", "the page token is not valid for this list")
-    else:
-        bad = TwilioError(
-            400,
-            code,
-            "Invalid 'PageToken' query parameter. The page token is not valid for this list",
-        )
+def decode_page_token(
+    token: str, kind: type[str] | type[int], choices: Choices = DEFAULT_CHOICES
+) -> Cursor:
+    """Read a ``PageToken`` back; anything this API did not issue is :func:`query_error`."""
+    bad = query_error("PageToken", "is not a page token of this list", choices)
     if not token.startswith("PT"):
         raise bad
     body = token[2:]

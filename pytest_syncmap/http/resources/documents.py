@@ -23,7 +23,6 @@ __all__ = ["ROUTES", "document_json"]
 #: "Invalid Document data": ``Data`` explicitly null or empty.
 INVALID_DOCUMENT_DATA = 54101
 #: Error code of a ``PageToken`` this API did not issue (``SYNC_OTHER.md`` 2.2).
-_BAD_PAGE_TOKEN = 54453
 
 
 def document_json(rec: DocumentRecord, base: str, account_sid: str) -> str:
@@ -104,10 +103,8 @@ def delete_document(api: Api, call: Call) -> Result:
 
 def list_documents(api: Api, call: Call) -> Result:
     """ListDocument: a Service's Documents in creation order."""
-    paging = read_paging(call, api.choices, int, token_code=_BAD_PAGE_TOKEN)
-    page = api.store.documents.page(
-        call.params["service"], limit=paging.size, after=paging.after, before=paging.before
-    )
+    paging = read_paging(call, api.choices, int)
+    page = api.store.documents.page(call.params["service"], limit=paging.size, **paging.cursor)
     records = [document_json(r, call.base, api.account_sid) for r in page.records]
     return 200, list_page(call, "documents", records, page, paging), {}
 

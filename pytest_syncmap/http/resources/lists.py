@@ -30,7 +30,6 @@ __all__ = ["ROUTES", "list_item_json", "list_json"]
 
 #: Sync's codes for list parameters (``SYNC_OTHER.md`` 2.1): ``Order``, ``Bounds``
 #: and a ``PageToken`` this API did not issue.
-_BAD_ORDER, _BAD_BOUNDS, _BAD_PAGE_TOKEN = 54451, 54452, 54453
 
 
 def list_json(rec: ListRecord, base: str, account_sid: str) -> str:
@@ -105,10 +104,8 @@ def delete_list(api: Api, call: Call) -> Result:
 
 def list_lists(api: Api, call: Call) -> Result:
     """ListSyncList: a Service's Lists in creation order."""
-    paging = read_paging(call, api.choices, int, token_code=_BAD_PAGE_TOKEN)
-    page = api.store.lists.page(
-        call.params["service"], limit=paging.size, after=paging.after, before=paging.before
-    )
+    paging = read_paging(call, api.choices, int)
+    page = api.store.lists.page(call.params["service"], limit=paging.size, **paging.cursor)
     records = [list_json(r, call.base, api.account_sid) for r in page.records]
     return 200, list_page(call, "lists", records, page, paging), {}
 
@@ -182,15 +179,15 @@ def delete_item(api: Api, call: Call) -> Result:
 def list_items(api: Api, call: Call) -> Result:
     """ListSyncListItem: index order, ``Order``/``From``/``Bounds``, index cursor."""
     query = call.query
-    order = parse_enum(query, "Order", ("asc", "desc"), _BAD_ORDER)
-    bounds = parse_enum(query, "Bounds", ("inclusive", "exclusive"), _BAD_BOUNDS)
+    order = parse_enum(query, "Order", ("asc", "desc"), api.choices)
+    bounds = parse_enum(query, "Bounds", ("inclusive", "exclusive"), api.choices)
     raw_from = query.get("From") or None  # an empty From is not sent, as everywhere
     start = (
         None
         if raw_from is None
         else parse_index(raw_from, api.choices.invalid_index_code, name="From")
     )
-    paging = read_paging(call, api.choices, int, token_code=_BAD_PAGE_TOKEN, keep_inclusive=True)
+    paging = read_paging(call, api.choices, int)
     page = api.store.lists.items.page(
         call.params["service"],
         call.params["list"],
@@ -198,9 +195,7 @@ def list_items(api: Api, call: Call) -> Result:
         descending=order == "desc",
         start=start,
         start_inclusive=bounds == "inclusive",
-        after=paging.after,
-        before=paging.before,
-        before_inclusive=paging.before_inclusive,
+        **paging.cursor,
     )
     records = [list_item_json(r, call.base, api.account_sid) for r in page.records]
     filters = [(name, query[name]) for name in ("Order", "From", "Bounds") if query.get(name)]

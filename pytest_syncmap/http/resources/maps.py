@@ -99,9 +99,7 @@ def delete_map(api: Api, call: Call) -> Result:
 def list_maps(api: Api, call: Call) -> Result:
     """ListSyncMap: a Service's Maps in creation order."""
     paging = read_paging(call, api.choices, int)
-    page = api.store.list_maps(
-        call.params["service"], limit=paging.size, after=paging.after, before=paging.before
-    )
+    page = api.store.list_maps(call.params["service"], limit=paging.size, **paging.cursor)
     records = [_map(api, call, r) for r in page.records]
     return 200, list_page(call, "maps", records, page, paging), {}
 
@@ -163,8 +161,8 @@ def delete_item(api: Api, call: Call) -> Result:
 def list_items(api: Api, call: Call) -> Result:
     """ListSyncMapItem: key order, ``Order``/``From``/``Bounds``, key cursor."""
     query = call.query
-    order = parse_enum(query, "Order", ("asc", "desc"))
-    bounds = parse_enum(query, "Bounds", ("inclusive", "exclusive"))
+    order = parse_enum(query, "Order", ("asc", "desc"), api.choices)
+    bounds = parse_enum(query, "Bounds", ("inclusive", "exclusive"), api.choices)
     paging = read_paging(call, api.choices, str)
     page = api.store.maps.items.page(
         call.params["service"],
@@ -173,9 +171,7 @@ def list_items(api: Api, call: Call) -> Result:
         descending=order == "desc",
         start=query.get("From") or None,  # an empty From is not sent, as everywhere
         start_inclusive=bounds == "inclusive",
-        after=paging.after,
-        before=paging.before,
-        before_inclusive=paging.before_inclusive,
+        **paging.cursor,
     )
     records = [item_json(r, call.base, api.account_sid) for r in page.records]
     filters = [(name, query[name]) for name in ("Order", "From", "Bounds") if query.get(name)]

@@ -29,7 +29,6 @@ from pytest_syncmap.http.routing import Handler, Operation, Route
 __all__ = ["ROUTES", "permission_json"]
 
 #: Error code of a ``PageToken`` this API did not issue (``SYNC_OTHER.md`` 2.2).
-_BAD_PAGE_TOKEN = 54453
 
 
 @dataclass(frozen=True)
@@ -87,14 +86,12 @@ def _handlers(family: _Family) -> tuple[Handler, Handler, Handler, Handler]:
         return value
 
     def list_permissions(api: Api, call: Call) -> Result:
-        paging = read_paging(call, api.choices, str, token_code=_BAD_PAGE_TOKEN)
+        paging = read_paging(call, api.choices, str)
         page = family.permissions(api.store).page(
             call.params["service"],
             call.params[family.param],
             limit=paging.size,
-            after=paging.after,
-            before=paging.before,
-            before_inclusive=paging.before_inclusive,
+            **paging.cursor,
         )
         records = [render(api, call, r) for r in page.records]
         return 200, list_page(call, "permissions", records, page, paging), {}

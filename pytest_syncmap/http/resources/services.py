@@ -144,7 +144,7 @@ def delete_service(api: Api, call: Call) -> Result:
 def list_services(api: Api, call: Call) -> Result:
     """ListService: every Service, in creation order."""
     paging = read_paging(call, api.choices, int)
-    page = api.store.list_services(limit=paging.size, after=paging.after, before=paging.before)
+    page = api.store.list_services(limit=paging.size, **paging.cursor)
     records = [_json(api, call, r) for r in page.records]
     return 200, list_page(call, "services", records, page, paging), {}
 

@@ -21,7 +21,6 @@ from pytest_syncmap.http.routing import Operation, Route
 __all__ = ["ROUTES", "message_json", "stream_json"]
 
 #: Error code of a ``PageToken`` this API did not issue (``SYNC_OTHER.md`` 2.2).
-_BAD_PAGE_TOKEN = 54453
 
 
 def stream_json(rec: StreamRecord, base: str, account_sid: str) -> str:
@@ -83,10 +82,8 @@ def delete_stream(api: Api, call: Call) -> Result:
 
 def list_streams(api: Api, call: Call) -> Result:
     """ListSyncStream: a Service's Streams in creation order."""
-    paging = read_paging(call, api.choices, int, token_code=_BAD_PAGE_TOKEN)
-    page = api.store.streams.page(
-        call.params["service"], limit=paging.size, after=paging.after, before=paging.before
-    )
+    paging = read_paging(call, api.choices, int)
+    page = api.store.streams.page(call.params["service"], limit=paging.size, **paging.cursor)
     records = [stream_json(r, call.base, api.account_sid) for r in page.records]
     return 200, list_page(call, "streams", records, page, paging), {}
 
