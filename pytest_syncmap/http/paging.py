@@ -9,7 +9,7 @@ emulator, echo the path and the filters the client sent, and carry an opaque cur
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -18,10 +18,16 @@ from pytest_syncmap.domain.choices import Choices
 from pytest_syncmap.domain.model import Page
 
 from .api import Call
-from .params import decode_page_token, encode_page_token, parse_page, parse_page_size
+from .params import (
+    decode_page_token,
+    encode_page_token,
+    parse_enum,
+    parse_page,
+    parse_page_size,
+)
 from .render import list_json
 
-__all__ = ["Paging", "list_page", "read_paging"]
+__all__ = ["ItemQuery", "Paging", "list_page", "read_item_query", "read_paging"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,43 @@ def read_paging(call: Call, choices: Choices, kind: type[str] | type[int]) -> Pa
         else:
             before, inclusive = position, direction == "previous_inclusive"
     return Paging(size, page_no, after, before, inclusive)
+
+
+@dataclass(frozen=True)
+class ItemQuery:
+    """What an item listing asked for besides paging: ``Order``, ``From``, ``Bounds``."""
+
+    descending: bool
+    #: ``From``, parsed (``None`` when absent or empty: an empty value is not sent).
+    start: Any
+    start_inclusive: bool
+    #: The filters as sent, echoed in the ``meta`` URLs.
+    filters: list[tuple[str, str]]
+
+    @property
+    def bounds(self) -> dict[str, Any]:
+        """The query as the domain's item ``page()`` methods take it."""
+        return {
+            "descending": self.descending,
+            "start": self.start,
+            "start_inclusive": self.start_inclusive,
+        }
+
+
+def read_item_query(
+    call: Call, choices: Choices, parse_from: Callable[[str], Any] = str
+) -> ItemQuery:
+    """``Order``, ``From`` (read with ``parse_from``) and ``Bounds`` of an item listing."""
+    query = call.query
+    order = parse_enum(query, "Order", ("asc", "desc"), choices)
+    bounds = parse_enum(query, "Bounds", ("inclusive", "exclusive"), choices)
+    raw_from = query.get("From")
+    return ItemQuery(
+        descending=order == "desc",
+        start=parse_from(raw_from) if raw_from else None,
+        start_inclusive=bounds == "inclusive",
+        filters=[(name, query[name]) for name in ("Order", "From", "Bounds") if query.get(name)],
+    )
 
 
 def list_page(

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from pytest_syncmap.domain.model import ListItemRecord, ListRecord, revision_str
 from pytest_syncmap.http.api import Api, Call, Result, dumps
-from pytest_syncmap.http.paging import list_page, read_paging
+from pytest_syncmap.http.paging import list_page, read_item_query, read_paging
 from pytest_syncmap.http.params import (
     null_data,
-    parse_enum,
     parse_index,
     parse_nullable_data,
     parse_ttl,
@@ -27,9 +26,6 @@ from pytest_syncmap.http.render import iso, with_data
 from pytest_syncmap.http.routing import Operation, Route
 
 __all__ = ["ROUTES", "list_item_json", "list_json"]
-
-#: Sync's codes for list parameters (``SYNC_OTHER.md`` 2.1): ``Order``, ``Bounds``
-#: and a ``PageToken`` this API did not issue.
 
 
 def list_json(rec: ListRecord, base: str, account_sid: str) -> str:
@@ -178,28 +174,21 @@ def delete_item(api: Api, call: Call) -> Result:
 
 def list_items(api: Api, call: Call) -> Result:
     """ListSyncListItem: index order, ``Order``/``From``/``Bounds``, index cursor."""
-    query = call.query
-    order = parse_enum(query, "Order", ("asc", "desc"), api.choices)
-    bounds = parse_enum(query, "Bounds", ("inclusive", "exclusive"), api.choices)
-    raw_from = query.get("From") or None  # an empty From is not sent, as everywhere
-    start = (
-        None
-        if raw_from is None
-        else parse_index(raw_from, api.choices.invalid_index_code, name="From")
+    items = read_item_query(
+        call,
+        api.choices,
+        lambda raw: parse_index(raw, api.choices.invalid_index_code, name="From"),
     )
     paging = read_paging(call, api.choices, int)
     page = api.store.lists.items.page(
         call.params["service"],
         call.params["list"],
         limit=paging.size,
-        descending=order == "desc",
-        start=start,
-        start_inclusive=bounds == "inclusive",
+        **items.bounds,
         **paging.cursor,
     )
     records = [list_item_json(r, call.base, api.account_sid) for r in page.records]
-    filters = [(name, query[name]) for name in ("Order", "From", "Bounds") if query.get(name)]
-    return 200, list_page(call, "items", records, page, paging, filters), {}
+    return 200, list_page(call, "items", records, page, paging, items.filters), {}
 
 
 ROUTES = (

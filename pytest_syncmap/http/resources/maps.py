@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 from pytest_syncmap.domain.model import ItemRecord, MapRecord, revision_str
 from pytest_syncmap.http.api import Api, Call, Result, dumps
-from pytest_syncmap.http.paging import list_page, read_paging
-from pytest_syncmap.http.params import parse_data, parse_enum, parse_ttl
+from pytest_syncmap.http.paging import list_page, read_item_query, read_paging
+from pytest_syncmap.http.params import parse_data, parse_ttl
 from pytest_syncmap.http.render import iso
 from pytest_syncmap.http.routing import Operation, Route
 from pytest_syncmap.http.twilio_errors import TwilioError
@@ -160,22 +160,17 @@ def delete_item(api: Api, call: Call) -> Result:
 
 def list_items(api: Api, call: Call) -> Result:
     """ListSyncMapItem: key order, ``Order``/``From``/``Bounds``, key cursor."""
-    query = call.query
-    order = parse_enum(query, "Order", ("asc", "desc"), api.choices)
-    bounds = parse_enum(query, "Bounds", ("inclusive", "exclusive"), api.choices)
+    items = read_item_query(call, api.choices)
     paging = read_paging(call, api.choices, str)
     page = api.store.maps.items.page(
         call.params["service"],
         call.params["map"],
         limit=paging.size,
-        descending=order == "desc",
-        start=query.get("From") or None,  # an empty From is not sent, as everywhere
-        start_inclusive=bounds == "inclusive",
+        **items.bounds,
         **paging.cursor,
     )
     records = [item_json(r, call.base, api.account_sid) for r in page.records]
-    filters = [(name, query[name]) for name in ("Order", "From", "Bounds") if query.get(name)]
-    return 200, list_page(call, "items", records, page, paging, filters), {}
+    return 200, list_page(call, "items", records, page, paging, items.filters), {}
 
 
 ROUTES = (
