@@ -54,6 +54,10 @@ class ItemsOf(Generic[K, R]):
     def _key_of(record: R) -> K:
         raise NotImplementedError
 
+    def _next_key(self, items: Items[K]) -> K:
+        """The key an item created without one gets (Lists: the next index)."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------- plumbing
     def _data(self, data: Mapping[str, Any]) -> str:
         return serialize_data(data, self._core.choices.data_max_bytes, self.label)
@@ -93,6 +97,28 @@ class ItemsOf(Generic[K, R]):
         core.emit(f"{self.kind.name}_item_{change}", "write", now, service, state.record,
                   item=item, key=key)  # fmt: skip
         return item
+
+    def _add(
+        self,
+        service: str,
+        ref: str,
+        key: K | None,
+        data: Mapping[str, Any],
+        ttl: int | None,
+        collection_ttl: int | None,
+    ) -> R:
+        """Create an item under ``key`` (refused if taken), or the List's next index."""
+        data_json = self._data(data)
+        check_ttl("ItemTtl", ttl)
+        check_ttl("CollectionTtl", collection_ttl)
+        with self._core.transaction() as now:
+            service_state, state, items = self._open(service, ref, now)
+            if key is None:
+                key = self._next_key(items)
+            elif key in items.records:
+                raise ItemAlreadyExists(state.record.sid, str(key))
+            item = self._new(state.record, key, data_json, ttl, now)
+            return self._write(service_state, state, items, item, collection_ttl, now)
 
     def _live(self, state: ObjectState, items: Items[K], key: K) -> R:
         item = items.records.get(key)
@@ -257,15 +283,7 @@ class MapItems(ItemsOf[str, ItemRecord]):
     ) -> ItemRecord:
         """Add an item; :class:`ItemAlreadyExists` if the key is taken."""
         check_key(key, self._core.choices.key_max_length)
-        data_json = self._data(data)
-        check_ttl("ItemTtl", ttl)
-        check_ttl("CollectionTtl", collection_ttl)
-        with self._core.transaction() as now:
-            service_state, state, items = self._open(service, ref, now)
-            if key in items.records:
-                raise ItemAlreadyExists(state.record.sid, key)
-            item = self._new(state.record, key, data_json, ttl, now)
-            return self._write(service_state, state, items, item, collection_ttl, now)
+        return self._add(service, ref, key, data, ttl, collection_ttl)
 
     def put(
         self, service: str, ref: str, key: str, data: Mapping[str, Any], *, ttl: int | None = None
@@ -312,6 +330,11 @@ class ListItems(ItemsOf[int, ListItemRecord]):
     def _key_of(record: ListItemRecord) -> int:
         return record.index
 
+    def _next_key(self, items: Items[int]) -> int:
+        index = items.next_index
+        items.next_index += 1
+        return index
+
     def create(
         self,
         service: str,
@@ -322,12 +345,4 @@ class ListItems(ItemsOf[int, ListItemRecord]):
         collection_ttl: int | None = None,
     ) -> ListItemRecord:
         """Append an item; it gets the List's next index."""
-        data_json = self._data(data)
-        check_ttl("ItemTtl", ttl)
-        check_ttl("CollectionTtl", collection_ttl)
-        with self._core.transaction() as now:
-            service_state, state, items = self._open(service, ref, now)
-            index = items.next_index
-            items.next_index += 1
-            item = self._new(state.record, index, data_json, ttl, now)
-            return self._write(service_state, state, items, item, collection_ttl, now)
+        return self._add(service, ref, None, data, ttl, collection_ttl)
