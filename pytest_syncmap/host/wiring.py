@@ -208,6 +208,16 @@ def _wrappers(saved: Mapping[str, Any], router: Router) -> dict[str, Any]:
         out: str = prev_host(self, uri)
         return out
 
+    def aim(self: Any, uri: str, headers: Any, auth: Any) -> tuple[str, Any, Any]:
+        """Send an emulator-bound request there, with the headers and credentials it needs."""
+        target = router.target()
+        if target is not None:
+            url = self.get_hostname(uri)
+            if target.owns(url):
+                headers, auth = _prepare(self, router, target, headers, auth)
+                return url, headers, auth
+        return uri, headers, auth
+
     def request(
         self: Any,
         method: str,
@@ -220,12 +230,7 @@ def _wrappers(saved: Mapping[str, Any], router: Router) -> dict[str, Any]:
         allow_redirects: bool = False,
         **extra: Any,
     ) -> Any:
-        target = router.target()
-        if target is not None:
-            url = self.get_hostname(uri)
-            if target.owns(url):
-                uri = url
-                headers, auth = _prepare(self, router, target, headers, auth)
+        uri, headers, auth = aim(self, uri, headers, auth)
         return prev_request(
             self,
             method,
@@ -251,12 +256,7 @@ def _wrappers(saved: Mapping[str, Any], router: Router) -> dict[str, Any]:
         allow_redirects: bool = False,
         **extra: Any,
     ) -> Any:
-        target = router.target()
-        if target is not None:
-            url = self.get_hostname(uri)
-            if target.owns(url):
-                uri = url
-                headers, auth = _prepare(self, router, target, headers, auth)
+        uri, headers, auth = aim(self, uri, headers, auth)
         return await prev_async(
             self,
             method,
