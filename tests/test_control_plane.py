@@ -171,11 +171,16 @@ def test_get_clock_faults_journal_shapes(sync_server, sync_map):
     assert added.status_code == 201
     assert set(added.json()) == {"kind", "description"}
     [fault] = _control(sync_server, "GET", "faults").json()["faults"]
-    assert set(fault) == {"kind", "key", "map", "times", "fired", "description"}
     assert fault == {
         "kind": "not_found",
-        "key": "x",
+        "object_kind": None,
         "map": None,
+        "list": None,
+        "document": None,
+        "stream": None,
+        "key": "x",
+        "index": None,
+        "identity": None,
         "times": 2,
         "fired": 0,
         "description": fault["description"],

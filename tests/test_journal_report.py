@@ -338,7 +338,7 @@ def test_failing_test_report_has_the_journal_section(pytester):
         " 2 GET .../Maps/<MP>/Items/k 503 20503 1->1 server_error",
         " 3 GET .../Maps/<MP>/Items/k 200 1->1",
         "faults:",
-        " - server_error operation=FetchSyncMapItem fired 1/1",
+        " - server_error operation=FetchSyncMapItem/FetchSyncListItem/FetchDocument fired 1/1",
     ]
     # only the failing test that used the emulator gets the section
     assert result.stdout.str().count("pytest-syncmap journal") == 1

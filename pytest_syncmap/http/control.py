@@ -179,8 +179,14 @@ class ControlPlane:
         faults = [
             {
                 "kind": f.kind,
-                "key": f.key,
+                "object_kind": f.object_kind,
                 "map": f.map,
+                "list": f.list,
+                "document": f.document,
+                "stream": f.stream,
+                "key": f.key,
+                "index": f.index,
+                "identity": f.identity,
                 "times": f.times,
                 "fired": f.fired,
                 "description": f.describe(),
