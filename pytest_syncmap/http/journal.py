@@ -121,19 +121,33 @@ class JournalEntry(Addressed):
         return _compile(criteria)(self)
 
     def line(self) -> str:
-        """One table row."""
+        """One table row: a webhook delivery shows its event where a request shows its
+        path, and every row what it addressed (``list chat[3]``, ``map[k]``)."""
         code = "" if self.code is None else str(self.code)
         rev = ""
         if self.revision_before is not None or self.revision_after is not None:
             rev = f"{self.revision_before or '-'}->{self.revision_after or '-'}"
+        path = self.path
+        if self.operation is not None and self.operation.startswith(_WEBHOOK):
+            path = "webhook " + self.operation[len(_WEBHOOK) :]
         return (
-            f"{self.seq:>4} {self.method:<6} {_clip(self.path, 60):<60} {self.status:>3} "
-            f"{code:>5} {rev:<9} {self.fault or ''}" + (f"  {self.note}" if self.note else "")
+            f"{self.seq:>4} {self.method:<6} {_clip(path, _PATH):<{_PATH}} {self.status:>3} "
+            f"{code:>5} {rev:<9} {_clip_end(self.addressed(), _OBJECT):<{_OBJECT}} "
+            f"{self.fault or ''}" + (f"  {self.note}" if self.note else "")
         ).rstrip()
+
+
+#: Widths of the table's path and object columns.
+_PATH, _OBJECT = 60, 22
+_WEBHOOK = "Webhook "
 
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else "..." + text[-(width - 3) :]
+
+
+def _clip_end(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 class Journal:
@@ -217,9 +231,13 @@ class Journal:
 
     @staticmethod
     def table(entries: Iterable[JournalEntry], limit: int = 50) -> str:
-        """A short fixed-width table: seq, method, path, status, code, revisions, fault."""
+        """A short fixed-width table: seq, method, path (a webhook's event), status, code,
+        revisions, what was addressed (kind, unique name, key or index), fault."""
         rows = list(entries)
-        header = f"{'#':>4} {'method':<6} {'path':<60} {'st':>3} {'code':>5} {'rev':<9} fault"
+        header = (
+            f"{'#':>4} {'method':<6} {'path':<{_PATH}} {'st':>3} {'code':>5} {'rev':<9} "
+            f"{'object':<{_OBJECT}} fault"
+        )
         lines = [header]
         if len(rows) > limit:
             lines.append(f"     ... {len(rows) - limit} earlier request(s) not shown")
