@@ -259,9 +259,9 @@ class SyncApp:
             self.faults.wants_object()
             or (exchange.method == "DELETE" and not op.collection and op.resource == exchange.kind)
         ):
-            # A delete of the object takes it away; other requests are resolved once
-            # answered (see record), so a request refused before the store never
-            # creates anything (the ``default`` Service is made on first lookup).
+            # A delete of the object takes it away, and a fault may match the object by
+            # another name than the path's; other requests are resolved once answered
+            # (see record), which costs a fetch no second lookup.
             resolve(self.store, exchange)
         try:
             fault = self.faults.pick(exchange)

@@ -121,7 +121,7 @@ class Addressed:
         return text
 
 
-@dataclass
+@dataclass(slots=True)
 class Exchange(Addressed):
     """One request the emulator answered (or is answering), as observers see it.
 
