@@ -158,6 +158,13 @@ class Core:
         self._default_sid = self._implicit_default = state.record.sid
         return state
 
+    def has_service(self, ref: str) -> bool:
+        """Whether ``ref`` (a SID or ``default``) names a Service now; creates nothing."""
+        with self._lock:
+            if ref == DEFAULT_SERVICE:
+                return self._default_sid is not None and self._default_sid in self._services
+            return ref in self._services
+
     def service(self, ref: str, now: datetime) -> ServiceState:
         """A Service by SID, or ``default``."""
         if ref == DEFAULT_SERVICE:

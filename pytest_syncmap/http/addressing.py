@@ -91,15 +91,8 @@ def objects_of(store: Store, kind: str) -> Any:
 
 
 def _service_exists(store: Store, ref: str) -> bool:
-    """Whether looking ``ref`` up creates nothing (only ``default`` is made on use).
-
-    The store offers no lookup of ``default`` that does not create it, so this reads
-    whether it was made already.
-    """
-    if ref != "default":
-        return True
-    sid = getattr(store, "_default_sid", None)
-    return sid is not None and sid in getattr(store, "_services", {})
+    """Whether looking ``ref`` up creates nothing (only ``default`` is made on use)."""
+    return ref != "default" or store.has_service(ref)
 
 
 def resolve(store: Store, exchange: Exchange) -> None:
