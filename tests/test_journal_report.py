@@ -137,7 +137,7 @@ def test_race_journal_shows_the_revision_the_race_produced(
 
 # ------------------------------------------------------------ bounded size
 def _entry(seq: int) -> JournalEntry:
-    return JournalEntry(seq=seq, method="GET", path=f"/p{seq}", operation=None, map=None, key=None)
+    return JournalEntry(seq=seq, method="GET", path=f"/p{seq}", operation=None)
 
 
 def test_journal_is_bounded_and_counts_dropped_entries():

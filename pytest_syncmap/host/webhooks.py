@@ -285,20 +285,23 @@ class WebhookDispatcher:
         if delivery.generation != self._generation:
             return  # a reset happened meanwhile: this belongs to a finished test
         event = delivery.event
+        item = event.item_key
         self.journal.record(
             JournalEntry(
                 seq=self.journal.next_seq(),
                 method="POST",
                 path=delivery.url,
                 operation=f"Webhook {event.type}",
-                map=event.map.sid,
-                key=None if event.item_key is None else str(event.item_key),
+                key=item if isinstance(item, str) else None,
+                index=item if isinstance(item, int) else None,
                 form=delivery.params,
                 status=status,
                 fault=error,
                 service=event.service.sid,
-                map_sid=event.map.sid,
-                map_name=event.map.unique_name,
+                kind=event.kind,
+                object=event.object.sid,
+                object_sid=event.object.sid,
+                object_name=event.object.unique_name,
             )
         )
 

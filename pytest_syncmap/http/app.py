@@ -30,6 +30,7 @@ from pytest_syncmap.domain.errors import (
 )
 from pytest_syncmap.domain.model import Store, is_sid, new_sid
 
+from .addressing import address, note_created, peek_revision, proves_object, resolve
 from .api import Api, Call, Result
 from .boundary import Gate, OutlivedTest
 from .control import CONTROL_PREFIX, ControlPlane
@@ -203,41 +204,25 @@ class SyncApp:
 
     def record(self, exchange: Exchange) -> None:
         """Add an answered request to the journal."""
+        ok = 200 <= exchange.status < 300
         after = exchange.response_headers.get("ETag")
-        if exchange.operation == "DeleteSyncMapItem" and exchange.status == 204:
-            after = None
-        elif after is None and exchange.service and exchange.map and exchange.key:
-            # An error answer: what the item holds now (a race may have moved it).
-            # Best effort: a failure here was already reported by the request itself.
+        before = exchange.revision_before
+        read = exchange.method in ("GET", "HEAD")
+        if after is None and not ok and (before is not None or read):
+            # An error answer to a conditional write or a read: what the item (or
+            # Document) holds now; a race may have moved it. Best effort: a failure
+            # here was already reported by the request itself.
             try:
-                after = self.store.peek_revision(exchange.service, exchange.map, exchange.key)
+                after = peek_revision(self.store, exchange)
             except Exception:
                 after = None
-        if exchange.map_sid is None and exchange.map and 200 <= exchange.status < 300:
-            self._resolve_map(exchange)
-        before = exchange.revision_before
-        if exchange.method in ("GET", "HEAD") and exchange.key is not None:
+        if ok and exchange.object_sid is None and exchange.object is not None:
+            resolve(self.store, exchange)
+        if read:
             before = after  # a read leaves the revision where it found it
         self.journal.record(
-            JournalEntry(
-                seq=self.journal.next_seq(),
-                method=exchange.method,
-                path=exchange.path,
-                operation=exchange.operation,
-                map=exchange.map,
-                key=exchange.key,
-                form=exchange.form,
-                query=exchange.query,
-                if_match=exchange.if_match,
-                status=exchange.status,
-                code=exchange.code,
-                revision_before=before,
-                revision_after=after,
-                fault=exchange.fault,
-                service=exchange.service,
-                map_sid=exchange.map_sid,
-                map_name=exchange.map_name,
-                note=exchange.note,
+            JournalEntry.from_exchange(
+                self.journal.next_seq(), exchange, revision_before=before, revision_after=after
             )
         )
 
@@ -258,14 +243,12 @@ class SyncApp:
         route, params = ROUTER.match(path)
         op = route.operation(exchange.method)
         exchange.operation = op.id
-        exchange.service = params.get("service")
-        exchange.map = params.get("map")
-        exchange.key = params.get("key")
         exchange.query = _parse_pairs(
             environ.get("QUERY_STRING", "").encode("latin-1"), "query string"
         )
         if exchange.method == "POST":
             exchange.form = _parse_pairs(body, "request body")
+        address(exchange, op, params)
         call = Call(
             exchange=exchange,
             params=params,
@@ -274,20 +257,16 @@ class SyncApp:
             if_match=parse_if_match(environ.get("HTTP_IF_MATCH")) if op.if_match else None,
         )
         exchange.if_match = call.if_match
-        if op.id == "CreateSyncMapItem":
-            exchange.key = exchange.form.get("Key")
-        item_write = op.resource == "map_item" and not op.collection and op.id != "FetchSyncMapItem"
-        if item_write:
-            exchange.revision_before = self.store.peek_revision(
-                params["service"], params["map"], params["key"]
-            )
-        if exchange.map is not None and (
-            self.faults.wants_map() or (not op.collection and exchange.method != "POST")
+        if op.if_match:  # a conditional write: what it finds, for the journal and faults
+            exchange.revision_before = peek_revision(self.store, exchange)
+        if exchange.object is not None and (
+            self.faults.wants_map()
+            or (exchange.method == "DELETE" and not op.collection and op.resource == exchange.kind)
         ):
-            # Fetch and delete touch the Map anyway; other requests are resolved once
+            # A delete of the object takes it away; other requests are resolved once
             # answered (see record), so a request refused before the store never
             # creates anything (the ``default`` Service is made on first lookup).
-            self._resolve_map(exchange)
+            resolve(self.store, exchange)
         try:
             fault = self.faults.pick(exchange)
             if fault is not None:
@@ -297,19 +276,16 @@ class SyncApp:
                     return shortcut
             if not self.gate.current(environ):
                 raise self.gate.refuse(exchange.method, path, environ)
-            return op.handler(self.api, call)
+            result = op.handler(self.api, call)
         except SyncError as exc:
+            if proves_object(exc):  # the store found the object: name it in the journal
+                resolve(self.store, exchange)
             raise from_domain(exc, self.choices, path) from None
+        if op.collection and exchange.method == "POST":
+            note_created(exchange, op, result[1])
+        return result
 
     # ---------------------------------------------------------------- faults
-    def _resolve_map(self, exchange: Exchange) -> None:
-        """Note the SID and unique name of the Map the request addresses, if it exists."""
-        try:
-            record = self.store.get_map(exchange.service or "default", exchange.map or "")
-        except SyncError:
-            return
-        exchange.map_sid, exchange.map_name = record.sid, record.unique_name
-
     def _apply_fault(
         self, fault: Fault, call: Call, op: Operation, environ: WSGIEnvironment
     ) -> Result | None:

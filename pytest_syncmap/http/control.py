@@ -36,7 +36,6 @@ and are refused (400 / 20001) when they are posted, never later.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -212,7 +211,7 @@ class ControlPlane:
         return 204, "", {}
 
     def _get_journal(self, payload: dict[str, Any], base: str) -> _Result:
-        return _json(200, {"entries": [dataclasses.asdict(e) for e in self.journal.entries]})
+        return _json(200, {"entries": [e.as_dict() for e in self.journal.entries]})
 
     def _post_seed(self, payload: dict[str, Any], base: str) -> _Result:
         store = self.store

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .exchange import Addressed, Exchange
 from .vocabulary import http_method, map_refs, operation_ids
 
 __all__ = ["Journal", "JournalEntry"]
@@ -29,30 +30,79 @@ DEFAULT_JOURNAL_SIZE = 1000
 
 
 @dataclass(slots=True)
-class JournalEntry:
-    """One request and its answer."""
+class JournalEntry(Addressed):
+    """One request and its answer (or one webhook delivery).
+
+    What it addressed is told as on the :class:`~.exchange.Exchange`: ``kind``,
+    ``object``, ``object_sid``, ``object_name``, ``key``, ``index``, ``identity``, and
+    for Maps ``map``, ``map_sid``, ``map_name`` (see :class:`~.exchange.Addressed`).
+    A webhook delivery addresses the object of its event (and the item's key or index).
+    """
 
     seq: int
     method: str
     path: str
     operation: str | None
-    map: str | None
-    key: str | None
+    key: str | None = None
     form: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     if_match: str | None = None
     status: int = 0
     code: int | None = None
+    #: The revision of the Map item, List item or Document before and after.
     revision_before: str | None = None
     revision_after: str | None = None
     fault: str | None = None
     #: The Service as the path addressed it (``default`` or an ``IS`` SID).
     service: str | None = None
-    #: The SID and unique name of the Map the request addressed, when it existed.
-    map_sid: str | None = None
-    map_name: str | None = None
+    kind: str | None = None
+    object: str | None = None
+    object_sid: str | None = None
+    object_name: str | None = None
+    index: int | None = None
+    identity: str | None = None
     #: Why the request was refused, when the code alone does not say (e.g. a 401).
     note: str | None = None
+
+    @classmethod
+    def from_exchange(
+        cls,
+        seq: int,
+        exchange: Exchange,
+        *,
+        revision_before: str | None,
+        revision_after: str | None,
+    ) -> JournalEntry:
+        """The entry of an answered :class:`~.exchange.Exchange`."""
+        return cls(
+            seq=seq,
+            method=exchange.method,
+            path=exchange.path,
+            operation=exchange.operation,
+            key=exchange.key,
+            form=exchange.form,
+            query=exchange.query,
+            if_match=exchange.if_match,
+            status=exchange.status,
+            code=exchange.code,
+            revision_before=revision_before,
+            revision_after=revision_after,
+            fault=exchange.fault,
+            service=exchange.service,
+            kind=exchange.kind,
+            object=exchange.object,
+            object_sid=exchange.object_sid,
+            object_name=exchange.object_name,
+            index=exchange.index,
+            identity=exchange.identity,
+            note=exchange.note,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, and ``map``, ``map_sid``, ``map_name``, as plain JSON values."""
+        fields = dataclasses.asdict(self)
+        fields.update(map=self.map, map_sid=self.map_sid, map_name=self.map_name)
+        return fields
 
     @property
     def ok(self) -> bool:
@@ -183,7 +233,13 @@ class Journal:
 
 
 #: What a criterion may name: every field, and the ``ok`` and ``is_write`` properties.
-_FIELDS = frozenset(f.name for f in dataclasses.fields(JournalEntry)) | {"ok", "is_write"}
+_FIELDS = frozenset(f.name for f in dataclasses.fields(JournalEntry)) | {
+    "ok",
+    "is_write",
+    "map",
+    "map_sid",
+    "map_name",
+}
 
 
 def _compile(criteria: dict[str, Any]) -> Callable[[JournalEntry], bool]:
@@ -207,5 +263,5 @@ def _criterion(name: str, value: Any) -> Callable[[JournalEntry], bool]:
         return lambda e: e.method == method
     if name == "map":
         refs = map_refs(value)
-        return lambda e: bool(refs & {e.map, e.map_sid, e.map_name})
+        return lambda e: bool(refs & e.map_refs())
     return lambda e: bool(getattr(e, name) == value)
