@@ -158,9 +158,11 @@ def _check_expired(subject: Subject, now: datetime) -> None:
 class _Assertions:
     """What every kind's assertions share: the clock, the object's fate, the journal."""
 
+    #: ``map``, ``list``, ``document`` or ``stream`` (as the journal names kinds).
+    kind: ClassVar[str]
     #: The kind's name in messages (``Map``, ``List``, ``Document``, ``Stream``).
     noun: ClassVar[str]
-    #: What addresses an item in messages (``key``, ``index``).
+    #: What addresses an item, in messages and journal entries (``key``, ``index``).
     item_word: ClassVar[str] = "key"
     #: Operation ids that write what the assertions are about, and that may be
     #: answered 412 (conditional writes).
@@ -179,10 +181,6 @@ class _Assertions:
         raise NotImplementedError
 
     def _objects(self) -> Any:  # provided by the handle: ``store.maps`` etc.
-        raise NotImplementedError
-
-    def _journal_criteria(self, key: Any) -> dict[str, Any]:
-        """What ``journal.find`` takes to select this object's requests (for ``key``)."""
         raise NotImplementedError
 
     def _object_fate(self, *, own: bool = True) -> Fate:
@@ -211,8 +209,23 @@ class _Assertions:
 
     # ------------------------------------------------------------ journal
     def _requests(self, key: Any = None) -> list[JournalEntry]:
-        """This object's requests (however they addressed it), optionally for one item."""
-        return self.server.journal.find(**self._journal_criteria(key))
+        """This object's requests, however they addressed it (SID or unique name), and
+        optionally only those about one item (its key or index)."""
+        sid, kind, field = self.sid, self.kind, self.item_word
+        refs = {sid, getattr(self, "unique_name", None)} - {None}
+        found = []
+        for entry in self.server.journal.entries:
+            if entry.kind != kind:
+                continue
+            if entry.object_sid is not None:
+                if entry.object_sid != sid:  # the name, reused by a later object
+                    continue
+            elif entry.object not in refs:
+                continue
+            if key is not None and getattr(entry, field) != key:
+                continue
+            found.append(entry)
+        return found
 
     def _closest(self, key: Any = None) -> str:
         """The requests closest to what failed: for the item, else for the object, else

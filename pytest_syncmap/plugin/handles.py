@@ -97,9 +97,6 @@ class MapHandle(ObjectHandle[MapRecord], ItemAssertions[str], Mapping[str, dict[
     write_operations = frozenset({*_MAP_WRITES, "DeleteSyncMapItem"})
     counted_writes = _MAP_WRITES
 
-    def _journal_criteria(self, key: Any) -> dict[str, Any]:
-        return {"map": self, "key": key}
-
     @property
     def items_url(self) -> str:
         """Absolute URL of the Map's item collection on the emulator."""
@@ -171,9 +168,6 @@ class ListHandle(ObjectHandle[ListRecord], ItemAssertions[int], Sequence[dict[st
     _path: ClassVar[str] = "Lists"
     write_operations = frozenset({*_LIST_WRITES, "DeleteSyncListItem"})
     counted_writes = _LIST_WRITES
-
-    def _journal_criteria(self, key: Any) -> dict[str, Any]:
-        return {"list": self, "index": key}
 
     @property
     def items_url(self) -> str:
@@ -269,9 +263,6 @@ class DocumentHandle(ObjectHandle[DocumentRecord], DocumentAssertions):
     write_operations = frozenset({*_DOCUMENT_WRITES, "DeleteDocument"})
     counted_writes = _DOCUMENT_WRITES
 
-    def _journal_criteria(self, key: Any) -> dict[str, Any]:
-        return {"document": self}
-
     @property
     def data(self) -> dict[str, Any] | None:
         """A copy of the Document's data now; ``None`` once the Document is gone."""
@@ -327,9 +318,6 @@ class StreamHandle(ObjectHandle[StreamRecord], StreamAssertions):
         super().__init__(server, service_sid, sid, record=record)
         self._messages: list[StreamMessage] = []
         self._recording = False
-
-    def _journal_criteria(self, key: Any) -> dict[str, Any]:
-        return {"stream": self}
 
     @property
     def messages_url(self) -> str:
