@@ -54,11 +54,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         names = getattr(item, "fixturenames", None)
         if names is None:
             continue
+        marked = {mark.name for mark in item.iter_markers()}  # one pass for every marker
         for marker, fixture in _MARKER_FIXTURES:
-            if fixture not in names and item.get_closest_marker(marker) is not None:
+            if marker in marked and fixture not in names:
                 names.append(fixture)
         first = []
-        if "sync_clock" in names or item.get_closest_marker("sync_clock") is not None:
+        if "sync_clock" in names or "sync_clock" in marked:
             first.append("sync_clock")
         if "sync_webhooks" in names:
             first.append("sync_webhooks")
