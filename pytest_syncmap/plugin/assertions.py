@@ -164,6 +164,8 @@ class _Assertions:
     noun: ClassVar[str]
     #: What addresses an item, in messages and journal entries (``key``, ``index``).
     item_word: ClassVar[str] = "key"
+    #: Whether the object shows a revision (a Stream shows none).
+    shows_revision: ClassVar[bool] = True
     #: Operation ids that write what the assertions are about, and that may be
     #: answered 412 (conditional writes).
     write_operations: ClassVar[frozenset[str]] = frozenset()
@@ -204,7 +206,7 @@ class _Assertions:
             f"{self.noun} {self.sid}",
             self._live(),
             self._object_fate,
-            revisions=self.noun != "Stream",
+            revisions=self.shows_revision,
         )
 
     # ------------------------------------------------------------ journal
@@ -418,6 +420,8 @@ class DocumentAssertions(_Assertions):
 # ------------------------------------------------------------------ Streams
 class StreamAssertions(_Assertions):
     """Assertions about a Stream: the messages published to it, and its time."""
+
+    shows_revision: ClassVar[bool] = False
 
     @property
     def messages(self) -> list[StreamMessage]:  # provided by the handle
