@@ -171,11 +171,16 @@ def test_get_clock_faults_journal_shapes(sync_server, sync_map):
     assert added.status_code == 201
     assert set(added.json()) == {"kind", "description"}
     [fault] = _control(sync_server, "GET", "faults").json()["faults"]
-    assert set(fault) == {"kind", "key", "map", "times", "fired", "description"}
     assert fault == {
         "kind": "not_found",
-        "key": "x",
+        "object_kind": None,
         "map": None,
+        "list": None,
+        "document": None,
+        "stream": None,
+        "key": "x",
+        "index": None,
+        "identity": None,
         "times": 2,
         "fired": 0,
         "description": fault["description"],
@@ -379,3 +384,114 @@ def test_expiry_triggered_by_a_control_plane_clock_move(sync_server, twilio_clie
         items.sync_map_items("short").fetch()
     assert gone.value.status == 404
     assert [i.key for i in items.sync_map_items.list()] == ["keep"]
+
+
+# ------------------------------------------------------------ seed every kind
+SEED_EVERY_KIND = textwrap.dedent(
+    """
+    import json, sys
+    import requests
+
+    base, sid, token, service = sys.argv[1:5]
+    out = []
+    for body in (
+        {"kind": "list", "service": service, "unique_name": "chat",
+         "items": [{"text": "hi"}, {"text": "yo", "n": [1, 2]}]},
+        {"kind": "document", "service": service, "unique_name": "call", "ttl": 60,
+         "data": {"state": "ringing"}},
+        {"kind": "document", "service": service},
+        {"kind": "stream", "service": service, "unique_name": "typing"},
+        {"kind": "map", "service": service, "items": {"k": {"v": 1}}},
+        {"unique_name": "in-default", "items": {}},
+    ):
+        r = requests.post(base + "/_syncmap/seed", auth=(sid, token), json=body, timeout=10)
+        out.append({"status": r.status_code, "body": r.json()})
+    print(json.dumps(out))
+    """
+)
+
+
+def test_a_second_process_seeds_every_kind(sync_server, sync_service, twilio_client, tmp_path):
+    path = tmp_path / "seed_every_kind.py"
+    path.write_text(SEED_EVERY_KIND)
+    done = subprocess.run(
+        [sys.executable, str(path), sync_server.url, *sync_server.auth, sync_service.sid],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    answers = json.loads(done.stdout)
+    assert [a["status"] for a in answers] == [201] * 6, answers
+    chat, call, bare, typing, cart, in_default = (a["body"] for a in answers)
+
+    service = twilio_client.sync.v1.services(sync_service.sid)
+    # Each answer is the resource exactly as the API renders it (spec-checked when
+    # SYNCMAP_OAI_SPEC is set, by the fetches below).
+    assert chat == _fetch_json(sync_server, chat["url"])
+    assert chat["sid"].startswith("ES")
+    assert chat["revision"] == "2"
+    assert [(i.index, i.data) for i in service.sync_lists("chat").sync_list_items.list()] == [
+        (0, {"text": "hi"}),
+        (1, {"text": "yo", "n": [1, 2]}),
+    ]
+    assert call["sid"].startswith("ET")
+    assert call["data"] == {"state": "ringing"}
+    assert call["date_expires"] is not None
+    assert service.documents("call").fetch().data == {"state": "ringing"}
+    assert (bare["unique_name"], bare["data"]) == (None, {})
+    assert typing["sid"].startswith("TO")
+    assert set(typing["links"]) == {"messages"}
+    assert service.sync_streams("typing").fetch().sid == typing["sid"]
+    assert cart["sid"].startswith("MP")
+    assert cart["unique_name"] is None
+    assert service.sync_maps(cart["sid"]).sync_map_items("k").fetch().data == {"v": 1}
+    assert in_default["service_sid"] == sync_server.store.default_service_sid
+    for body in (chat, call, bare, typing, cart):
+        assert body["service_sid"] == sync_service.sid
+        assert body["account_sid"] == sync_server.account_sid
+
+
+def _fetch_json(sync_server, url):
+    return requests.get(url, auth=sync_server.auth, timeout=10).json()
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "message"),
+    [
+        ({"kind": "queue"}, 400, 20001, "must be one of map, list, document, stream"),
+        ({"kind": 3}, 400, 20001, "Invalid parameter kind"),
+        ({"kind": "document", "items": []}, 400, 20001, "a document seed takes only"),
+        ({"kind": "stream", "data": {}}, 400, 20001, "a stream seed takes only"),
+        ({"kind": "list", "items": {"k": {}}}, 400, 20001, "an array of data objects"),
+        ({"kind": "list", "items": [{}, [1]]}, 400, 54008, "List Item data must be a JSON"),
+        ({"kind": "document", "data": "text"}, 400, 54008, "Document data must be"),
+        ({"kind": "document", "data": {"x": "y" * 17000}}, 413, 54006, "exceeds"),
+        ({"kind": "map", "items": {"": {}}}, 400, 54209, "Invalid Map Item key"),
+        ({"kind": "list", "ttl": "30"}, 400, 20001, "Invalid parameter ttl"),
+        ({"kind": "list", "ttl": True}, 400, 20001, "Invalid parameter ttl"),
+        ({"kind": "document", "ttl": 10**9}, 400, 54011, "Invalid TTL"),
+        ({"kind": "stream", "unique_name": 5}, 400, 20001, "Invalid parameter unique_name"),
+        ({"kind": "stream", "unique_name": "IS" + "0" * 32}, 400, 54302, "Invalid unique"),
+        ({"kind": "list", "service": ""}, 400, 20001, "Invalid parameter service"),
+        ({"kind": "list", "service": "IS" + "0" * 32}, 404, 20404, "/Services/IS000"),
+    ],
+)
+def test_a_bad_seed_is_a_twilio_400_and_makes_nothing(sync_server, body, status, code, message):
+    answer = _control(sync_server, "POST", "seed", {"unique_name": "taken", **body})
+    _assert_twilio_error(answer, status, code)
+    assert message in answer.json()["message"]
+    store = sync_server.store
+    for objects in (store.maps, store.lists, store.documents, store.streams):
+        assert objects.page("default", limit=10).records == []
+
+
+def test_a_seed_meets_names_of_its_own_kind(sync_server):
+    assert _control(sync_server, "POST", "seed", {"kind": "list", "unique_name": "x"}).ok
+    again = _control(
+        sync_server, "POST", "seed", {"kind": "list", "unique_name": "x", "items": [{}]}
+    )
+    _assert_twilio_error(again, 409, 54301)
+    other = _control(sync_server, "POST", "seed", {"kind": "document", "unique_name": "x"})
+    assert other.status_code == 201  # unique names are per kind (choices.unique_name_scope)

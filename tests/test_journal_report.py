@@ -21,7 +21,7 @@ from pytest_syncmap.http.journal import Journal, JournalEntry
 pytest_plugins = ["pytester"]
 
 #: The journal table's column header, exactly (pinned golden text).
-TABLE_HEADER = "   # method path" + " " * 58 + "st  code rev       fault"
+TABLE_HEADER = "   # method path" + " " * 58 + "st  code rev       object" + " " * 17 + "fault"
 
 
 def normalise(text: str) -> str:
@@ -334,11 +334,11 @@ def test_failing_test_report_has_the_journal_section(pytester):
     assert normalise("\n".join(section)).splitlines() == [
         "--- pytest-syncmap journal ---",
         normalise(TABLE_HEADER),
-        " 1 POST .../Maps/<MP>/Items 201 -->1",
-        " 2 GET .../Maps/<MP>/Items/k 503 20503 1->1 server_error",
-        " 3 GET .../Maps/<MP>/Items/k 200 1->1",
+        " 1 POST .../Maps/<MP>/Items 201 -->1 map[k]",
+        " 2 GET .../Maps/<MP>/Items/k 503 20503 1->1 map[k] server_error",
+        " 3 GET .../Maps/<MP>/Items/k 200 1->1 map[k]",
         "faults:",
-        " - server_error operation=FetchSyncMapItem fired 1/1",
+        " - server_error operation=FetchSyncMapItem/FetchSyncListItem/FetchDocument fired 1/1",
     ]
     # only the failing test that used the emulator gets the section
     assert result.stdout.str().count("pytest-syncmap journal") == 1
@@ -378,7 +378,7 @@ def test_golden_assert_item_wrong_data(twilio_client, sync_map):
     assert failure(lambda: sync_map.assert_item("k", {"v": 3})) == (
         'item \'k\' of Map <MP> should hold {"v": 3}, but it holds {"v":2} (revision 2)\n'
         "requests for this key (journal):\n" + normalise(TABLE_HEADER) + "\n"
-        " 1 POST .../Maps/<MP>/Items/k 200 1->2"
+        " 1 POST .../Maps/<MP>/Items/k 200 1->2 map[k]"
     )
     sync_map.assert_item("k", {"v": 2})
 
@@ -388,7 +388,7 @@ def test_golden_assert_item_missing(twilio_client, sync_map):
     assert failure(lambda: sync_map.assert_item("k", {"v": 1})) == (
         "item 'k' of Map <MP> should hold {\"v\": 1}, but it does not exist\n"
         "latest requests (journal):\n" + normalise(TABLE_HEADER) + "\n"
-        " 1 POST .../Maps/<MP>/Items 201 -->1"
+        " 1 POST .../Maps/<MP>/Items 201 -->1 map[other]"
     )
 
 
@@ -410,8 +410,8 @@ def test_golden_assert_written(twilio_client, sync_map):
     assert failure(lambda: sync_map.assert_written("k", 2)) == (
         "item 'k' of Map <MP> should have been written 2 time(s), but was written 1 time(s)\n"
         "requests for this key (journal):\n" + normalise(TABLE_HEADER) + "\n"
-        " 1 POST .../Maps/<MP>/Items/k 200 1->2\n"
-        " 2 GET .../Maps/<MP>/Items/k 200 2->2"
+        " 1 POST .../Maps/<MP>/Items/k 200 1->2 map[k]\n"
+        " 2 GET .../Maps/<MP>/Items/k 200 2->2 map[k]"
     )
 
 
@@ -422,7 +422,7 @@ def test_golden_assert_retried_after_conflict_without_conflict(twilio_client, sy
         "item 'k' of Map <MP>: expected a conditional write answered 412 and then retried, "
         "but no request for it was answered 412\n"
         "requests for this key (journal):\n" + normalise(TABLE_HEADER) + "\n"
-        " 1 POST .../Maps/<MP>/Items/k 200 1->2"
+        " 1 POST .../Maps/<MP>/Items/k 200 1->2 map[k]"
     )
 
 
@@ -437,8 +437,8 @@ def test_golden_assert_retried_after_conflict_without_retry(twilio_client, sync_
         "item 'k' of Map <MP>: a conditional write was answered 412, but no later "
         "conditional write succeeded\n"
         "requests for this key (journal):\n" + normalise(TABLE_HEADER) + "\n"
-        " 1 POST .../Maps/<MP>/Items/k 412 54205 1->1 conflict\n"
-        " 2 POST .../Maps/<MP>/Items/k 200 1->2"
+        " 1 POST .../Maps/<MP>/Items/k 412 54205 1->1 map[k] conflict\n"
+        " 2 POST .../Maps/<MP>/Items/k 200 1->2 map[k]"
     )
 
 
@@ -463,7 +463,7 @@ def test_golden_unfired_fault_message(pytester):
         "The code under test never made the request they wait for. Pass expect_fired=False "
         "(or call sync_faults.allow_unfired()) if that is fine.\n"
         "requests this test made (journal):\n" + normalise(TABLE_HEADER) + "\n"
-        " 1 GET .../Maps/<MP>/Items 200"
+        " 1 GET .../Maps/<MP>/Items 200 map"
     )
 
 
@@ -471,5 +471,67 @@ def test_golden_no_unexpected_failures_message(sync_map, sync_server):
     requests.get(sync_map.items_url + "/nope", auth=sync_server.auth)
     assert failure(sync_server.assert_no_unexpected_failures) == (
         "1 request(s) failed without an injected fault:\n" + normalise(TABLE_HEADER) + "\n"
-        " 1 GET .../Maps/<MP>/Items/nope 404 54201"
+        " 1 GET .../Maps/<MP>/Items/nope 404 54201 map[nope]"
     )
+
+
+# ------------------------------------------------------ every kind, golden
+def normalise_kinds(text: str) -> str:
+    """:func:`normalise`, for the SIDs and paths of every kind."""
+    text = re.sub(r"\b(ES|ET|TO|TZ)[0-9a-f]{32}\b", r"<\1>", text)
+    text = re.sub(r"\.\.\.[0-9a-f]*/(Maps|Lists|Documents|Streams)/", r".../\1/", text)
+    return normalise(text)
+
+
+def test_golden_table_of_every_kind(
+    twilio_client, sync_service, sync_server, sync_webhooks, sync_faults
+):
+    service = twilio_client.sync.v1.services(sync_service.sid)
+
+    def settled(call):
+        result = call()
+        assert sync_server.webhooks.wait_idle()  # its webhook journalled before going on
+        return result
+
+    settled(lambda: service.documents.create(unique_name="doc", data={"v": 1}))
+    sync_faults.conflict(document="doc")
+    with pytest.raises(TwilioRestException):
+        service.documents("doc").update(data={"v": 2}, if_match="0")
+    chat = settled(lambda: service.sync_lists.create(unique_name="chat"))
+    settled(lambda: service.sync_lists("chat").sync_list_items.create(data={"m": 1}))
+    service.sync_lists(chat.sid).sync_list_items(0).fetch()
+    service.sync_lists("chat").sync_list_permissions("ann").update(
+        read=True, write=False, manage=False
+    )
+    stream = service.sync_streams.create()
+    service.sync_streams(stream.sid).stream_messages.create(data={"on": True})
+    cart = settled(lambda: service.sync_maps.create())
+    settled(lambda: service.sync_maps(cart.sid).sync_map_items.create(key="k", data={}))
+    service.fetch()
+
+    table = normalise_kinds(Journal.table(sync_server.journal.entries))
+    # The object column names the kind, the unique name and the key or index, whether
+    # the path used the SID or the name; a webhook shows its event and object.
+    assert table.splitlines() == [
+        normalise(TABLE_HEADER),
+        " 1 POST /v1/Services/<IS>/Documents 201 -->0 document doc",
+        " 2 POST webhook document_created 200 document doc",
+        " 3 POST ...Services/<IS>/Documents/doc 412 54103 0->0 document doc conflict",
+        " 4 POST /v1/Services/<IS>/Lists 201 list chat",
+        " 5 POST webhook list_created 200 list chat",
+        " 6 POST ...vices/<IS>/Lists/chat/Items 201 -->1 list chat[0]",
+        " 7 POST webhook list_item_added 200 list chat[0]",
+        " 8 GET .../Lists/<ES>/Items/0 200 1->1 list chat[0]",
+        " 9 POST .../Lists/chat/Permissions/ann 200 list chat perm[ann]",
+        " 10 POST /v1/Services/<IS>/Streams 201 stream",
+        " 11 POST .../Streams/<TO>/Messages 201 stream",
+        " 12 POST /v1/Services/<IS>/Maps 201 map",
+        " 13 POST webhook map_created 200 map",
+        " 14 POST .../Maps/<MP>/Items 201 -->1 map[k]",
+        " 15 POST webhook map_item_added 200 map[k]",
+        " 16 GET /v1/Services/<IS> 200 service",
+    ]
+    # Columns stay aligned: the object column starts at the same place on every row.
+    raw_rows = Journal.table(sync_server.journal.entries).splitlines()
+    starts = {row.index(" document ") for row in raw_rows[1:4]}
+    assert starts == {raw_rows[0].index(" object ")}

@@ -19,7 +19,7 @@ from twilio.base.exceptions import TwilioRestException
 pytest_plugins = ["pytester"]
 
 #: The journal table's column header, as the normalised messages show it.
-HEADER = "# method path st code rev fault"
+HEADER = "# method path st code rev object fault"
 
 
 def normalise(text: str) -> str:
@@ -51,12 +51,12 @@ def test_list_assert_item(twilio_client, sync_list):
     assert failure(lambda: sync_list.assert_item(1, {"v": 1})) == (
         'item 1 of List <ES> should hold {"v": 1}, but it holds {"v":2} (revision 3)\n'
         "requests for this index (journal):\n" + HEADER + "\n"
-        "1 POST .../Lists/<ES>/Items/1 200 2->3"
+        "1 POST .../Lists/<ES>/Items/1 200 2->3 list[1]"
     )
     assert failure(lambda: sync_list.assert_item(7, {"v": 1})) == (
         'item 7 of List <ES> should hold {"v": 1}, but it does not exist\n'
         "latest requests (journal):\n" + HEADER + "\n"
-        "1 POST .../Lists/<ES>/Items/1 200 2->3"
+        "1 POST .../Lists/<ES>/Items/1 200 2->3 list[1]"
     )
 
 
@@ -71,7 +71,7 @@ def test_list_assert_no_item(twilio_client, sync_list, sync_server):
     assert failure(lambda: sync_list.assert_no_item(1)) == (
         'item 1 of List <ES> should not exist, but it holds {"v":1} (revision 2)\n'
         "requests for this index (journal):\n" + HEADER + "\n"
-        "1 POST .../Lists/<ES>/Items 201 -->2"
+        "1 POST .../Lists/<ES>/Items 201 -->2 list[1]"
     )
 
 
@@ -88,9 +88,9 @@ def test_list_assert_written_counts_creates_and_updates_of_the_index(twilio_clie
     assert failure(lambda: sync_list.assert_written(1, 3)) == (
         "item 1 of List <ES> should have been written 3 time(s), but was written 2 time(s)\n"
         "requests for this index (journal):\n" + HEADER + "\n"
-        "1 POST .../Lists/<ES>/Items 201 -->2\n"
-        "2 POST .../Lists/<ES>/Items/1 200 2->3\n"
-        "3 GET .../Lists/<ES>/Items/1 200 3->3"
+        "1 POST .../Lists/<ES>/Items 201 -->2 list[1]\n"
+        "2 POST .../Lists/<ES>/Items/1 200 2->3 list[1]\n"
+        "3 GET .../Lists/<ES>/Items/1 200 3->3 list[1]"
     )
 
 
@@ -111,8 +111,8 @@ def test_list_assert_retried_after_conflict(twilio_client, sync_list, sync_serve
         "item 0 of List <ES>: a conditional write was answered 412, but no later "
         "conditional write succeeded\n"
         "requests for this index (journal):\n" + HEADER + "\n"
-        "1 POST .../Lists/<ES>/Items/0 412 54155 2->2\n"
-        "2 POST .../Lists/<ES>/Items/0 200 2->3"
+        "1 POST .../Lists/<ES>/Items/0 412 54155 2->2 list[0]\n"
+        "2 POST .../Lists/<ES>/Items/0 200 2->3 list[0]"
     )
     current = item.fetch().revision
     answer = requests.post(
@@ -136,15 +136,15 @@ def test_document_assert_data(twilio_client, sync_document):
         'Document <ET> should hold {"status": "ringing"}, but it holds {"status":"answered"} '
         "(revision 1)\n"
         "requests for this Document (journal):\n" + HEADER + "\n"
-        "1 POST .../Documents/<ET> 200 0->1"
+        "1 POST .../Documents/<ET> 200 0->1 document"
     )
     document(twilio_client, sync_document).delete()
     assert failure(lambda: sync_document.assert_data({"status": "answered"})) == (
         'Document <ET> should hold {"status": "answered"}, but it does not exist (deleted, '
         "not expired)\n"
         "requests for this Document (journal):\n" + HEADER + "\n"
-        "1 POST .../Documents/<ET> 200 0->1\n"
-        "2 DELETE .../Documents/<ET> 204 1->-"
+        "1 POST .../Documents/<ET> 200 0->1 document\n"
+        "2 DELETE .../Documents/<ET> 204 1->- document"
     )
 
 
@@ -158,9 +158,9 @@ def test_document_assert_written(twilio_client, sync_document):
     assert failure(lambda: sync_document.assert_written(1)) == (
         "Document <ET> should have been written 1 time(s), but was written 2 time(s)\n"
         "requests for this Document (journal):\n" + HEADER + "\n"
-        "1 POST .../Documents/<ET> 200 0->1\n"
-        "2 GET .../Documents/<ET> 200 1->1\n"
-        "3 POST .../Documents/<ET> 200 1->2"
+        "1 POST .../Documents/<ET> 200 0->1 document\n"
+        "2 GET .../Documents/<ET> 200 1->1 document\n"
+        "3 POST .../Documents/<ET> 200 1->2 document"
     )
 
 
@@ -190,7 +190,7 @@ def test_document_assert_retried_after_conflict(twilio_client, sync_document):
         "Document <ET>: a conditional write was answered 412, but no later conditional "
         "write succeeded\n"
         "requests for this Document (journal):\n" + HEADER + "\n"
-        "1 POST .../Documents/<ET> 412 54103 1->1"
+        "1 POST .../Documents/<ET> 412 54103 1->1 document"
     )
     fresh = api.fetch()
     api.update(data={"n": 2}, if_match=fresh.revision)
@@ -217,8 +217,8 @@ def test_stream_assert_published(twilio_client, sync_stream, sync_clock):
         '2. {"who":"bob"} at 2030-01-01T12:00:01Z\n'
         '3. {"who":"ann"} at 2030-01-01T12:00:01Z\n'
         "requests for this Stream (journal):\n" + HEADER + "\n"
-        "1 POST .../Streams/typing/Messages 201\n"
-        "2 POST .../Streams/typing/Messages 201"
+        "1 POST .../Streams/typing/Messages 201 stream typing\n"
+        "2 POST .../Streams/typing/Messages 201 stream typing"
     )
     assert failure(lambda: sync_stream.assert_published({"who": "ann"}, times=1)) == (
         'Stream <TO> should have received {"who": "ann"} 1 time(s), but it received it 2 '
@@ -283,7 +283,7 @@ def test_a_failing_assertion_in_a_users_test(pytester):
             'E * Document ET* should hold {"status": "answered"}, but it holds '
             '{"status":"busy"} (revision 1)',
             "E *requests for this Document (journal):",
-            "E * 1 POST *Documents/call 200 * 0->1",
+            "E * 1 POST *Documents/call 200 * 0->1 * document call",
             "*- pytest-syncmap journal -*",
         ]
     )

@@ -113,7 +113,7 @@ class SyncServer(HTTPServer):
             reset=self.reset,
         )
         #: Delivers Sync webhooks for Services that ask for them.
-        self.webhooks = WebhookDispatcher(account_sid, auth_token, self.app.journal)
+        self.webhooks = WebhookDispatcher(account_sid, auth_token, self.app.journal, choices)
         self.store.listeners.append(self.webhooks.on_event)
         #: Connection bounds and timeouts; change before :meth:`start` to take effect.
         self.limits = TransportLimits()

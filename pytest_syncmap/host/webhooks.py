@@ -1,12 +1,12 @@
-"""Sync webhooks: a signed, form-encoded POST per Map and item event, in mutation order.
+"""Sync webhooks: a signed, form-encoded POST per event of every kind, in mutation order.
 
 A Service with ``webhook_url`` and ``webhooks_from_rest_enabled`` gets one POST per
-event (``SYNC_API.md`` section 4). The store calls :meth:`WebhookDispatcher.on_event`
-under its lock, in mutation order; the dispatcher only builds the request and queues
-it (bounded), and one worker thread delivers the queue in order, off the request
-thread. Like Twilio, it delivers once and never retries; every delivery, failed or
-not (receiver down, non-2xx, a URL it cannot reach, a receiver that does not speak
-HTTP, a timeout), goes into the request journal.
+event (``SYNC_API.md`` section 4, ``SYNC_OTHER.md`` section 4). The store calls
+:meth:`WebhookDispatcher.on_event` under its lock, in mutation order; the dispatcher
+only builds the request and queues it (bounded), and one worker thread delivers the
+queue in order, off the request thread. Like Twilio, it delivers once and never
+retries; every delivery, failed or not (receiver down, non-2xx, a URL it cannot reach,
+a receiver that does not speak HTTP, a timeout), goes into the request journal.
 
 Nothing here can die or block a test. Each delivery's errors, of any kind, are caught
 and journalled, so the worker lives on. Deliveries go straight to the receiver with
@@ -18,15 +18,28 @@ then its connection is cut; neither is journalled), and the next test's deliveri
 start on a fresh worker at once. A receiver may therefore still get the request that
 was on the wire; the plugin's own receiver refuses those (a URL per test).
 
+Events. ``map_created``, ``map_removed``, ``map_item_added``/``_updated``/``_removed``;
+``document_created``/``_updated``/``_removed``; ``list_created``, ``list_removed``,
+``list_item_added``/``_updated``/``_removed``; expiry's removals included. A List TTL
+change and permission writes send nothing (no such event exists). Streams send nothing
+unless ``choices.stream_webhooks`` (SYNC_OTHER Q13): then ``stream_message_published``
+and ``stream_removed``, modelled on the client SDK's notifications.
+
 Parameters. Confirmed by Twilio's webhook docs: ``AccountSid``, ``EventType``,
 ``Identity`` (``system`` for REST-originated events; ``EndpointId`` is absent for
-them) and ``ServiceSid``. Inferred by analogy with the documented List events, since
-the Map section of the page could not be read: ``MapSid``, ``MapUniqueName`` (omitted
-when the Map has none), ``MapRevision`` on Map events; ``ItemKey``, ``ItemData`` (a
-JSON string, omitted on removal as Documents omit theirs), ``ItemRevision`` on item
-events; ``EventId`` (the event's sequence number) on every event, so that a receiver
-can check the order. Expiry removals (the ``map_item_removed`` and ``map_removed`` that
-expiry causes) are delivered too.
+them) and ``ServiceSid``; ``DocumentSid``, ``DocumentUniqueName``,
+``DocumentRevision``, ``DocumentData`` on Document events (no data on removal);
+``ListSid``, ``ListUniqueName``, ``ListRevision`` on List events; ``ListSid``,
+``ListUniqueName``, ``ItemIndex``, ``ItemData``, ``EventId`` on List item events.
+Inferred (SYNC_OTHER Q14): ``ItemRevision`` on item events, and neither ``ItemData``
+nor ``ItemRevision`` on removals. By analogy with the documented List events, since
+the Map section of the page could not be read: ``MapSid``, ``MapUniqueName``,
+``MapRevision`` on Map events, ``ItemKey``, ``ItemData`` and ``ItemRevision`` on Map
+item events. ``StreamSid``, ``StreamUniqueName``, ``MessageSid``, ``MessageData`` on
+Stream events, by choice. A unique name is omitted when the object has none; ``...Data``
+is the JSON text; revisions are the strings the REST API shows (SYNC_OTHER Q15);
+``EventId`` (the event's sequence number, per emulator) is on every event, so that a
+receiver can check the order.
 
 Signature. ``X-Twilio-Signature`` is base64(HMAC-SHA1(auth token, URL + each
 parameter name and value, sorted by name)), which is what
@@ -48,10 +61,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
+from pytest_syncmap.domain.choices import DEFAULT_CHOICES, Choices
 from pytest_syncmap.domain.model import SyncEvent, revision_str
 from pytest_syncmap.http.journal import Journal, JournalEntry
 
-__all__ = ["WebhookDispatcher", "compute_signature", "event_params"]
+__all__ = ["STREAM_EVENTS", "WebhookDispatcher", "compute_signature", "event_params", "is_sent"]
 
 _log = logging.getLogger("pytest_syncmap.webhooks")
 
@@ -76,26 +90,58 @@ def compute_signature(auth_token: str, url: str, params: Mapping[str, str]) -> s
     return base64.b64encode(digest).decode()
 
 
+#: Stream events sent when ``choices.stream_webhooks`` is on (never ``stream_created``:
+#: the client SDK's notifications, which they are modelled on, have none).
+STREAM_EVENTS = frozenset({"stream_message_published", "stream_removed"})
+
+
+def is_sent(event: SyncEvent, choices: Choices = DEFAULT_CHOICES) -> bool:
+    """Whether ``event`` is delivered as a webhook at all (Stream events only by choice)."""
+    if event.kind == "stream":
+        return choices.stream_webhooks and event.type in STREAM_EVENTS
+    return True
+
+
 def event_params(event: SyncEvent, account_sid: str) -> dict[str, str]:
-    """The form parameters of the webhook POST for ``event``."""
+    """The form parameters of the webhook POST for ``event``.
+
+    The object's parameters are named after its kind (``MapSid``, ``ListSid``,
+    ``DocumentSid``, ``StreamSid``; ``...UniqueName`` when it has one); object events
+    carry its revision (``MapRevision``...; a Stream has none) and a Document's its
+    data (``DocumentData``, not on removal); item events the item (``ItemKey`` of a
+    Map item, ``ItemIndex`` of a List item, ``ItemData`` and ``ItemRevision``, not on
+    removal); a published message ``MessageSid`` and ``MessageData``.
+    """
+    record = event.object
+    name = event.kind.capitalize()
     params = {
         "AccountSid": account_sid,
         "ServiceSid": event.service.sid,
         "EventType": event.type,
         "Identity": "system",
         "EventId": str(event.id),
-        "MapSid": event.map.sid,
+        f"{name}Sid": record.sid,
     }
-    if event.map.unique_name is not None:
-        params["MapUniqueName"] = event.map.unique_name
-    if event.type in ("map_created", "map_removed"):
-        params["MapRevision"] = revision_str(event.map.revision)
-    else:
-        params["ItemKey"] = "" if event.item_key is None else str(event.item_key)
+    if record.unique_name is not None:
+        params[f"{name}UniqueName"] = record.unique_name
+    if event.message is not None:
+        params["MessageSid"] = event.message.sid
+        params["MessageData"] = event.message.data_json
+    elif "_item_" in event.type:
+        item = event.item_key
+        if isinstance(item, int):
+            params["ItemIndex"] = str(item)
+        else:
+            params["ItemKey"] = "" if item is None else item
         if event.item_data_json is not None:
             params["ItemData"] = event.item_data_json
         if event.item_revision is not None:
             params["ItemRevision"] = revision_str(event.item_revision)
+    elif event.kind != "stream":
+        params[f"{name}Revision"] = revision_str(record.revision)
+        data_json = getattr(record, "data_json", None)
+        if isinstance(data_json, str) and not event.type.endswith("_removed"):
+            params[f"{name}Data"] = data_json
     return params
 
 
@@ -197,10 +243,18 @@ class _Worker:
 class WebhookDispatcher:
     """Queues webhook deliveries from the store's events and sends them in order."""
 
-    def __init__(self, account_sid: str, auth_token: str, journal: Journal) -> None:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        journal: Journal,
+        choices: Choices = DEFAULT_CHOICES,
+    ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.journal = journal
+        #: Decides whether Stream events are sent (``stream_webhooks``).
+        self.choices = choices
         self._lock = threading.Lock()
         self._generation = 0
         self._worker: _Worker | None = None
@@ -213,6 +267,8 @@ class WebhookDispatcher:
         """
         service = event.service
         if not service.webhook_url or not service.webhooks_from_rest_enabled:
+            return
+        if not is_sent(event, self.choices):
             return
         with self._lock:
             generation = self._generation

@@ -48,7 +48,9 @@ def address(exchange: Exchange, op: Operation, params: dict[str, str]) -> None:
     A create of a Map item names its key in the ``Key`` form field, so the form
     must be parsed first.
     """
-    kind = kind_of_resource(op.resource)
+    kind = _KIND_OF.get(op.resource, _UNSEEN)
+    if kind is _UNSEEN:
+        kind = _KIND_OF[op.resource] = kind_of_resource(op.resource)
     exchange.kind = kind
     exchange.service = params.get("service")
     if kind is not None:
@@ -60,6 +62,11 @@ def address(exchange: Exchange, op: Operation, params: dict[str, str]) -> None:
     exchange.identity = params.get("identity")
     if op.collection and exchange.method == "POST" and _item_kind(op) == "keyed":
         exchange.key = exchange.form.get("Key")
+
+
+#: The kind of each ``Operation.resource`` met so far (a request costs a lookup).
+_KIND_OF: dict[str, str | None] = {}
+_UNSEEN = "\0"
 
 
 def _index(raw: str) -> int | None:
@@ -80,7 +87,7 @@ def _item_kind(op: Operation) -> str | None:
 
 def objects_of(store: Store, kind: str) -> Any:
     """The store's collection of ``kind`` objects (``store.maps``, ``store.lists``...)."""
-    return getattr(store, f"{kind}s")
+    return getattr(store, _COLLECTIONS[kind])
 
 
 def _service_exists(store: Store, ref: str) -> bool:
@@ -97,19 +104,24 @@ def _service_exists(store: Store, ref: str) -> bool:
 
 def resolve(store: Store, exchange: Exchange) -> None:
     """Note the SID and unique name of the object ``exchange`` addressed, if it exists."""
-    if exchange.object_sid is not None or exchange.object is None or exchange.kind is None:
+    ref, kind = exchange.object, exchange.kind
+    if exchange.object_sid is not None or ref is None or kind is None:
         return
-    if not _service_exists(store, exchange.service or exchange.object):
+    service = exchange.service or ref
+    if service == "default" and not _service_exists(store, service):
         return
     try:
-        if exchange.kind == "service":
-            exchange.object_sid = store.get_service(exchange.object).sid
+        if kind == "service":
+            exchange.object_sid = store.get_service(ref).sid
             return
-        record = objects_of(store, exchange.kind).get(exchange.service or "default",
-                                                      exchange.object)  # fmt: skip
+        record = getattr(store, _COLLECTIONS[kind]).get(service, ref)
     except SyncError:
         return
     exchange.object_sid, exchange.object_name = record.sid, record.unique_name
+
+
+#: The store's attribute holding each kind of object.
+_COLLECTIONS = {"map": "maps", "list": "lists", "document": "documents", "stream": "streams"}
 
 
 def note_created(exchange: Exchange, op: Operation, body_text: str) -> None:

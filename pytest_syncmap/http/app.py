@@ -22,33 +22,27 @@ from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
 from pytest_syncmap.domain.choices import DEFAULT_CHOICES, Choices
 from pytest_syncmap.domain.errors import (
-    ItemAlreadyExists,
-    ItemNotFound,
-    MapNotFound,
-    RevisionMismatch,
     SyncError,
 )
-from pytest_syncmap.domain.model import Store, is_sid, new_sid
+from pytest_syncmap.domain.model import Store, new_sid
 
 from .addressing import address, note_created, peek_revision, proves_object, resolve
 from .api import Api, Call, Result
 from .boundary import Gate, OutlivedTest
 from .control import CONTROL_PREFIX, ControlPlane
 from .exchange import Exchange, Headers
-from .faults import Fault, FaultPlan, delay_seconds
+from .faults import FaultPlan
+from .injection import TRANSPORT_KEY, FaultInjector
 from .journal import Journal, JournalEntry
 from .params import parse_if_match
 from .resources import ROUTES
-from .routing import Operation, Router
+from .routing import Router
 from .twilio_errors import TwilioError, error_body, from_domain
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 __all__ = ["MAX_BODY_BYTES", "TRANSPORT_KEY", "Exchange", "SyncApp"]
-
-#: WSGI environ key through which the app asks the server host for a transport fault.
-TRANSPORT_KEY = "pytest_syncmap.transport"
 
 #: Largest request body read. Item data is at most 16 KiB, so anything near this is
 #: not a Sync request; it is refused (413) without being read, and the server host
@@ -116,6 +110,8 @@ class SyncApp:
         self.observers: list[Callable[[Exchange], None]] = []
         #: The test boundary: which test generation may touch state now.
         self.gate = Gate()
+        #: Carries out the faults that fire.
+        self.injector = FaultInjector(store, choices, self.gate)
         token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self._expected_auth = f"Basic {token}"
 
@@ -260,18 +256,18 @@ class SyncApp:
         if op.if_match:  # a conditional write: what it finds, for the journal and faults
             exchange.revision_before = peek_revision(self.store, exchange)
         if exchange.object is not None and (
-            self.faults.wants_map()
+            self.faults.wants_object()
             or (exchange.method == "DELETE" and not op.collection and op.resource == exchange.kind)
         ):
-            # A delete of the object takes it away; other requests are resolved once
-            # answered (see record), so a request refused before the store never
-            # creates anything (the ``default`` Service is made on first lookup).
+            # A delete of the object takes it away, and a fault may match the object by
+            # another name than the path's; other requests are resolved once answered
+            # (see record), which costs a fetch no second lookup.
             resolve(self.store, exchange)
         try:
             fault = self.faults.pick(exchange)
             if fault is not None:
                 exchange.fault = fault.kind
-                shortcut = self._apply_fault(fault, call, op, environ)
+                shortcut = self.injector.apply(fault, call, op, environ)
                 if shortcut is not None:
                     return shortcut
             if not self.gate.current(environ):
@@ -284,78 +280,6 @@ class SyncApp:
         if op.collection and exchange.method == "POST":
             note_created(exchange, op, result[1])
         return result
-
-    # ---------------------------------------------------------------- faults
-    def _apply_fault(
-        self, fault: Fault, call: Call, op: Operation, environ: WSGIEnvironment
-    ) -> Result | None:
-        """Carry out ``fault``: raise its error, or return an answer, or ``None`` to go on."""
-        exchange, params = call.exchange, call.params
-        path = exchange.path
-        if fault.kind == "conflict":
-            raise from_domain(
-                RevisionMismatch(
-                    params.get("key", ""), call.if_match or "", exchange.revision_before or ""
-                ),
-                self.choices,
-                path,
-            )
-        if fault.kind == "race":
-            service, map_ref, key = params["service"], params["map"], params["key"]
-            try:
-                current = self.store.get_item(service, map_ref, key)
-                data = fault.options.get("data", current.data)
-                self.store.update_item(service, map_ref, key, data=data)
-            except SyncError:
-                pass  # nothing to race with: the request goes on as it is
-            return None
-        if fault.kind == "not_found":
-            if op.resource == "map_item" and not op.collection:
-                raise from_domain(ItemNotFound(params["map"], params["key"]), self.choices, path)
-            if "map" in params:
-                map_ref = params["map"]
-                raise from_domain(
-                    MapNotFound(params["service"], map_ref, by_sid=is_sid(map_ref)),
-                    self.choices,
-                    path,
-                )
-            raise TwilioError.not_found(path)
-        if fault.kind == "already_exists":
-            raise from_domain(
-                ItemAlreadyExists(params.get("map", ""), exchange.form.get("Key", "")),
-                self.choices,
-                path,
-            )
-        if fault.kind == "rate_limited":
-            err = TwilioError(
-                429,
-                54009,
-                "Rate limit exceeded. The rate of access to this resource exceeds the "
-                "prescribed limits",
-            )
-            retry_after = fault.options.get("retry_after", 1)
-            if retry_after is not None:
-                err.headers["Retry-After"] = str(retry_after)
-            raise err
-        if fault.kind == "server_error":
-            status = int(fault.options.get("status", 500))
-            message = {
-                503: "Service unavailable",
-                502: "Bad gateway",
-                504: "Gateway timeout",
-            }.get(status, "An internal server error has occurred")
-            raise TwilioError(status, 20000 + status, message)
-        if fault.kind == "delay":
-            # Sleep outside the gate: the next test need not wait for it, and if it began
-            # meanwhile this request is refused instead of touching its state.
-            if not self.gate.pause(environ, delay_seconds(fault)):
-                raise self.gate.refuse(exchange.method, path, environ)
-            return None
-        # Transport faults: the server host acts on the connection after the answer.
-        environ[TRANSPORT_KEY] = fault.kind
-        if fault.options.get("processed", False):
-            return None
-        return 200, '{"pytest_syncmap": "this answer is lost in transport"}', {}
 
     # --------------------------------------------------------------- parsing
 

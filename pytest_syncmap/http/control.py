@@ -20,9 +20,13 @@ POST       ``/_syncmap/faults``        ``{"kind": "conflict", "key": "k", ...}``
                                        same settings as ``sync_faults`` methods
 DELETE     ``/_syncmap/faults``        remove every fault
 GET        ``/_syncmap/journal``       ``{"entries": [...]}``
-POST       ``/_syncmap/seed``          ``{"service": "default", "unique_name": "m",
-                                       "ttl": 0, "items": {"k": {...}}}``: a Map
-                                       with items; answers the Map resource
+POST       ``/_syncmap/seed``          ``{"kind": "map", "service": "default",
+                                       "unique_name": "m", "ttl": 0, "items":
+                                       {"k": {...}}}``: a Map with items; ``"kind":
+                                       "list"`` with ``"items": [{...}, ...]``,
+                                       ``"document"`` with ``"data": {...}``,
+                                       ``"stream"``; answers the resource
+                                       (see :mod:`.seeding`)
 =========  ==========================  ============================================
 
 The clock it moves is the emulator's one clock (:mod:`pytest_syncmap.domain.clock`):
@@ -43,14 +47,13 @@ from typing import Any
 
 from pytest_syncmap.domain.choices import Choices
 from pytest_syncmap.domain.clock import SettableClock, TimeControl, parse_instant
-from pytest_syncmap.domain.errors import SyncError
 from pytest_syncmap.domain.model import Store
 
 from .faults import FaultPlan
 from .journal import Journal
 from .render import iso
-from .resources.maps import map_json
-from .twilio_errors import TwilioError, from_domain
+from .seeding import seed
+from .twilio_errors import TwilioError
 
 __all__ = ["CONTROL_PREFIX", "ControlPlane"]
 
@@ -179,8 +182,14 @@ class ControlPlane:
         faults = [
             {
                 "kind": f.kind,
-                "key": f.key,
+                "object_kind": f.object_kind,
                 "map": f.map,
+                "list": f.list,
+                "document": f.document,
+                "stream": f.stream,
+                "key": f.key,
+                "index": f.index,
+                "identity": f.identity,
                 "times": f.times,
                 "fired": f.fired,
                 "description": f.describe(),
@@ -214,26 +223,7 @@ class ControlPlane:
         return _json(200, {"entries": [e.as_dict() for e in self.journal.entries]})
 
     def _post_seed(self, payload: dict[str, Any], base: str) -> _Result:
-        store = self.store
-        service = str(payload.get("service", "default"))
-        items = payload.get("items", {})
-        if not isinstance(items, dict):
-            raise TwilioError.invalid("items", "must be an object of key to data")
-        try:
-            ttl = payload.get("ttl")
-            record = store.create_map(
-                service,
-                unique_name=payload.get("unique_name"),
-                ttl=None if ttl is None else int(ttl),
-            )
-            for key, data in items.items():
-                store.put_item(service, record.sid, str(key), data)
-            record = store.get_map(service, record.sid)
-        except SyncError as exc:
-            raise from_domain(exc, self.choices, CONTROL_PREFIX + "seed") from None
-        except (TypeError, ValueError) as exc:
-            raise TwilioError.invalid("seed", str(exc)) from None
-        return _json(201, map_json(record, base, self.account_sid))
+        return seed(self.store, self.choices, payload, base, self.account_sid)
 
 
 def _json(status: int, value: Any) -> _Result:

@@ -106,9 +106,9 @@ class Addressed:
         return self.object_refs() if self.kind == "map" else frozenset()
 
     def addressed(self) -> str:
-        """A short text of the kind and item: ``map[k]``, ``list[3]``, ``document``,
-        ``map perm[alice]``, with the object's unique name when known
-        (``list chat[3]``); empty when the request addressed no kind."""
+        """A short text of what was addressed: the kind, the object's unique name when
+        known, and the item: ``map[k]``, ``list chat[3]``, ``document doc``,
+        ``map cart perm[ann]``; empty when the request addressed no kind."""
         if self.kind is None:
             return ""
         text = self.kind if self.object_name is None else f"{self.kind} {self.object_name}"
@@ -121,7 +121,7 @@ class Addressed:
         return text
 
 
-@dataclass
+@dataclass(slots=True)
 class Exchange(Addressed):
     """One request the emulator answered (or is answering), as observers see it.
 

@@ -1,26 +1,40 @@
 """Fault injection in Twilio's vocabulary.
 
 A :class:`Fault` says *what goes wrong* (a kind from :data:`KINDS`) and *when*: which
-requests it matches (operation, method, Map, key, or any predicate), how many matching
-requests pass first (``after``), how many times it fires (``times``, once by default,
-``None`` for every time) and, optionally, with what seeded probability. The
-:class:`FaultPlan` picks the first fault that matches a request; the HTTP layer carries
-it out. Faults live in the per-test state, so they never reach the next test.
+requests it matches (the words of :mod:`.vocabulary`: operation, method, kind of
+object, one Map, List, Document or Stream, key, index, identity; or any predicate),
+how many matching requests pass first (``after``), how many times it fires
+(``times``, once by default, ``None`` for every time) and, optionally, with what
+seeded probability. The :class:`FaultPlan` picks the first fault that matches a
+request; :mod:`.injection` carries it out. Faults live in the per-test state, so they
+never reach the next test.
 
-Kinds:
+Kinds (what each answers, per kind of object, is in :mod:`.injection`):
 
-* ``conflict`` — the next conditional write (If-Match) of a key answers 412 with the
-  Map Item revision-mismatch code, exactly as a stale If-Match would.
+* ``conflict`` — the next conditional write (If-Match: Map and List item updates and
+  deletes, Document updates and deletes) answers 412 with the revision-mismatch code
+  of what it writes (54205 Map item, 54103 Document, 54155 List item), exactly as a
+  stale If-Match would.
 * ``race`` — a genuine race: just before the client's conditional write runs, another
-  writer updates the item, so the client's If-Match really is stale and the 412 that
-  the model returns carries the real new revision.
-* ``not_found`` (404 / 54201 for items, the Map-level 404 otherwise),
-  ``already_exists`` (409 / 54208), ``rate_limited`` (429 / 54009 with ``Retry-After``),
-  ``server_error`` (500 / 20500 or 503 / 20503, Twilio bodies).
+  writer updates the item (or Document), so the client's If-Match really is stale and
+  the 412 that the model returns carries the real new revision.
+* ``not_found`` — the 404 of whatever the request names, with its kind's code: a
+  permission 54354, a Map item 54201, a List item 54151, else the object (by SID:
+  the Map's per ``choices``, 54100 Document, 54150 List, 54250 Stream; by unique
+  name 54300), else the Service.
+* ``already_exists`` — 409 on a create that can meet a name: 54208 for a Map item's
+  key, 54301 for an object's unique name (only creates that send ``UniqueName``).
+* ``rate_limited`` (429 / 54009 with ``Retry-After``), ``server_error`` (500 / 20500
+  or 503 / 20503, Twilio bodies), on any route.
 * ``delay`` — a fixed delay or a seeded uniform/log-normal one, then the normal answer.
 * transport: ``reset`` (TCP reset), ``empty_response`` (connection closed with no
   answer), ``truncated`` (headers promise more body than is sent), ``malformed``
-  (200 with a body that is not JSON).
+  (200 with a body that is not JSON), on any route.
+
+A kind that cannot apply to the operations named (``conflict(operation="create")``)
+is refused when it is given. With no operation named, ``conflict`` and ``race`` wait
+for any conditional write and ``already_exists`` for any create that can meet a name,
+of the kinds the words put in question.
 
 One door, three ways in: ``sync_faults.<kind>(...)``, ``@pytest.mark.sync_fault(kind,
 ...)`` and ``POST /_syncmap/faults`` all build a :class:`Fault` through
@@ -41,10 +55,11 @@ import numbers
 import random
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from .vocabulary import http_method, map_refs, operation_ids
+from .exchange import OBJECT_KINDS
+from .vocabulary import OBJECT_WORDS, OPERATIONS, WORDS, select
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -63,13 +78,22 @@ KINDS = (
     *TRANSPORT_KINDS,
 )
 
-_CONDITIONAL = ("UpdateSyncMapItem", "DeleteSyncMapItem")
-#: Operations a kind applies to when the test names none.
-_DEFAULT_OPERATIONS: dict[str, tuple[str, ...] | None] = {
-    "conflict": _CONDITIONAL,
-    "race": _CONDITIONAL,
-    "already_exists": ("CreateSyncMapItem",),
-    "not_found": None,
+#: Conditional writes: the operations that read If-Match (``conflict`` and ``race``).
+CONDITIONAL_OPERATIONS = frozenset(info.id for info in OPERATIONS.values() if info.if_match)
+#: Creates that can meet an existing name: a Map item's key, an object's unique name.
+_NAMED_CREATES = frozenset(
+    info.id
+    for info in OPERATIONS.values()
+    if info.method == "POST"
+    and info.collection
+    and info.kind not in (None, "service")
+    and info.resource in (info.kind, "map_item")
+)
+#: The operations each kind can be carried out on (``None``: any).
+_APPLIES_TO: dict[str, frozenset[str] | None] = {
+    "conflict": CONDITIONAL_OPERATIONS,
+    "race": CONDITIONAL_OPERATIONS,
+    "already_exists": _NAMED_CREATES,
 }
 #: Kind-specific settings each kind accepts (beyond the matching ones).
 _OPTIONS: dict[str, tuple[str, ...]] = {
@@ -84,10 +108,11 @@ _DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
     "rate_limited": {"retry_after": 1},
     "server_error": {"status": 500},
 }
-#: Settings every kind takes: which requests it matches, how often it fires.
+#: Settings every kind takes: which requests it matches, how often it fires. ``kind``
+#: (the vocabulary's word for the kind of object) is stored as ``object_kind``.
 _COMMON = frozenset(
-    {"operation", "method", "map", "key", "when", "times", "after", "probability", "seed",
-     "expect_fired"}
+    {"operation", "method", "object_kind", *OBJECT_WORDS, "key", "index", "identity", "when",
+     "times", "after", "probability", "seed", "expect_fired"}
 )  # fmt: skip
 
 
@@ -95,15 +120,24 @@ _COMMON = frozenset(
 class Fault:
     """One scheduled failure; see the module docstring. Created by ``sync_faults`` methods.
 
-    Every setting is checked here, so a fault that exists can always be carried out.
+    ``kind`` is the fault's kind (``conflict``...); the kind of object it matches is
+    ``object_kind`` (the vocabulary's ``kind=`` word). Every setting is checked here,
+    so a fault that exists can always be carried out.
     """
 
     kind: str
+    #: The OpenAPI ids it matches (short names resolved), ``None`` for the kind's default.
     operation: tuple[str, ...] | None = None
     method: str | None = None
-    #: The Map it matches: a SID or unique name (a handle is stored as its SID).
+    #: The kind(s) of object it matches (``kind=``).
+    object_kind: str | tuple[str, ...] | None = None
+    #: The object it matches, by kind: a SID or unique name (a handle is stored as its SID).
     map: str | None = None
+    document: str | None = None
+    stream: str | None = None
     key: str | None = None
+    index: int | None = None
+    identity: str | None = None
     when: Callable[[Exchange], bool] | None = None
     times: int | None = 1
     after: int = 0
@@ -116,21 +150,45 @@ class Fault:
     #: Matching requests seen so far, and how many times the fault fired.
     seen: int = 0
     fired: int = 0
-    #: Every name of the Map it matches (a handle's SID and unique name).
-    map_refs: frozenset[str] = frozenset()
+    #: Every name of the object it matches (a handle's SID and unique name).
+    object_refs: frozenset[str] = frozenset()
+    #: The List it matches (last: the name shadows the builtin in this class body).
+    list: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, str) or self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; choose from {', '.join(KINDS)}")
-        if self.operation is not None:
-            self.operation = operation_ids(self.operation)
-        if self.method is not None:
-            self.method = http_method(self.method)
-        if self.map is not None:
-            refs = map_refs(self.map)
-            self.map_refs = refs
-            self.map = self.map if isinstance(self.map, str) else getattr(self.map, "sid", None)
-        _check_optional_str("key", self.key)
+        words = {name: getattr(self, name) for name in WORDS if name != "kind"}
+        words["kind"] = self.object_kind
+        selector = select(words)
+        operations = selector.operations
+        applies = _APPLIES_TO.get(self.kind)
+        if applies is not None and operations is not None:
+            operations = frozenset(op for op in operations if op in applies)
+            if not operations:
+                raise ValueError(
+                    f"a {self.kind!r} fault applies to {', '.join(sorted(applies))}; "
+                    f"operation={self.operation!r} names none of them"
+                )
+        if operations is None and applies is not None:
+            operations = (
+                applies
+                if selector.kinds is None
+                else frozenset(op for op in applies if OPERATIONS[op].kind in selector.kinds)
+            )
+            if not operations:
+                raise ValueError(
+                    f"a {self.kind!r} fault applies to {', '.join(sorted(applies))}; "
+                    "the words given name none of them"
+                )
+        else:
+            self.operation = None if operations is None else _in_order(operations)
+        self._selector = replace(selector, operations=operations)
+        self.object_refs = selector.refs
+        for word in OBJECT_WORDS:
+            value = getattr(self, word)
+            if value is not None and not isinstance(value, str):
+                setattr(self, word, getattr(value, "sid", None))
         if self.when is not None and not callable(self.when):
             raise TypeError(f"when= takes a predicate (a callable), not {self.when!r}")
         if self.times is not None:
@@ -160,26 +218,27 @@ class Fault:
 
     def _matches(self, exchange: Exchange) -> bool:
         """Whether ``exchange`` is a request this fault is about (runs ``when``)."""
-        operations = self.operation or _DEFAULT_OPERATIONS.get(self.kind)
-        if operations is not None and exchange.operation not in operations:
+        if not self._selector.matches(exchange):
             return False
         if self.kind in ("conflict", "race") and exchange.if_match is None:
             return False
-        if self.method is not None and exchange.method != self.method:
-            return False
-        if self.key is not None and exchange.key != self.key:
-            return False
-        if self.map_refs and not self.map_refs & exchange.map_refs():
-            return False
+        if (
+            self.kind == "already_exists"
+            and exchange.key is None
+            and "UniqueName" not in exchange.form
+        ):
+            return False  # an object created without a name cannot meet another one
         return self.when is None or bool(self.when(exchange))
 
     def describe(self) -> str:
         """A one-line description for reports."""
         parts = [self.kind]
-        for name in ("operation", "method", "map", "key"):
+        for name in ("operation", "method", "object_kind", *OBJECT_WORDS, "key", "index",
+                     "identity"):  # fmt: skip
             value = getattr(self, name)
             if value is not None:
-                parts.append(f"{name}={'/'.join(value) if isinstance(value, tuple) else value}")
+                word = "kind" if name == "object_kind" else name
+                parts.append(f"{word}={'/'.join(value) if isinstance(value, tuple) else value}")
         if self.when is not None:
             parts.append(f"when={getattr(self.when, '__name__', 'predicate')}")
         if self.after:
@@ -193,6 +252,17 @@ class Fault:
 
 
 # ------------------------------------------------------------------ checks
+def _in_order(operations: frozenset[str]) -> tuple[str, ...]:
+    """Operation ids by kind (Services, Maps, Lists, Documents, Streams), then as routed."""
+    table = list(OPERATIONS)
+    return tuple(
+        sorted(
+            operations,
+            key=lambda op: (OBJECT_KINDS.index(OPERATIONS[op].kind or "service"), table.index(op)),
+        )
+    )
+
+
 def _check_int(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an integer, not {value!r}")
@@ -205,11 +275,6 @@ def _check_number(name: str, value: object) -> float:
     if not math.isfinite(number):
         raise ValueError(f"{name} must be a finite number, not {value!r}")
     return number
-
-
-def _check_optional_str(name: str, value: object) -> None:
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, not {value!r}")
 
 
 def _check_pair(name: str, value: object) -> tuple[float, float]:
@@ -269,12 +334,17 @@ class FaultPlan:
         #: Whether faults that never fired fail the test.
         self.strict = True
 
-    def add(self, kind: str, **settings: Any) -> Fault:
+    def add(self, kind: str, /, **settings: Any) -> Fault:
         """Schedule a fault of ``kind``; see :class:`Fault` for the settings.
 
         The one place every door (``sync_faults``, the marker, the control plane)
-        goes through: the settings are checked here, defaults filled in here.
+        goes through: the settings are checked here, defaults filled in here. The
+        vocabulary's ``kind=`` (the kind of object) is taken as ``object_kind``.
         """
+        if "kind" in settings:
+            if "object_kind" in settings:
+                raise TypeError("give the kind of object once: kind= or object_kind=")
+            settings["object_kind"] = settings.pop("kind")
         options = {k: v for k, v in settings.items() if k not in _COMMON}
         common = {k: v for k, v in settings.items() if k in _COMMON}
         if isinstance(kind, str) and kind in KINDS:
@@ -310,9 +380,10 @@ class FaultPlan:
                 return fault
         return None
 
-    def wants_map(self) -> bool:
-        """Whether a fault matches by Map (so a request's Map must be resolved first)."""
-        return bool(self._faults) and any(f.map_refs for f in self.faults)
+    def wants_object(self) -> bool:
+        """Whether a fault matches by object (so a request's object must be resolved
+        first: a request may name it by SID and the fault by unique name)."""
+        return bool(self._faults) and any(f.object_refs for f in self.faults)
 
     @property
     def faults(self) -> list[Fault]:
@@ -352,40 +423,46 @@ def delay_seconds(fault: Fault) -> float:
 class SyncFaults:
     """The ``sync_faults`` fixture: schedule faults by name for the current test.
 
-    Every method takes the matching settings of :class:`Fault`: ``key``, ``map`` (a SID,
-    a unique name or a ``MapHandle``), ``operation`` (``"create"``, ``"fetch"``,
-    ``"update"``, ``"delete"``, ``"list"`` or an OpenAPI operation id), ``method`` (any
-    case), ``when`` (a predicate on the request's :class:`~.exchange.Exchange`),
-    ``times`` (default 1; ``None`` = every time), ``after`` (let N matching requests
-    through first), ``probability`` and ``seed``, and ``expect_fired=False`` to allow it
-    never to fire. Each returns the :class:`Fault`, whose ``fired`` count a test can
-    check. Every kind fires once by default, ``delay`` included.
+    Every method takes the matching words of :mod:`.vocabulary`: ``operation``
+    (``"create"``, ``"fetch"``, ``"update"``, ``"delete"``, ``"list"``, ``"publish"``
+    or an OpenAPI operation id), ``method`` (any case), ``kind`` (``"map"``,
+    ``"list"``, ``"document"``, ``"stream"``, ``"service"``), ``map``, ``list``,
+    ``document``, ``stream`` (a SID, a unique name or a handle), ``key``, ``index``,
+    ``identity``; and ``when`` (a predicate on the request's
+    :class:`~.exchange.Exchange`), ``times`` (default 1; ``None`` = every time),
+    ``after`` (let N matching requests through first), ``probability`` and ``seed``,
+    and ``expect_fired=False`` to allow it never to fire. Each returns the
+    :class:`Fault`, whose ``fired`` count a test can check. Every kind fires once by
+    default, ``delay`` included.
     """
 
     def __init__(self, plan: FaultPlan) -> None:
         self.plan = plan
 
-    def add(self, kind: str, **settings: Any) -> Fault:
+    def add(self, kind: str, /, **settings: Any) -> Fault:
         """Schedule a fault by kind name (what the ``sync_fault`` marker calls)."""
         return self.plan.add(kind, **settings)
 
     def conflict(self, key: str | None = None, **settings: Any) -> Fault:
-        """The next conditional write (If-Match) of ``key`` answers 412, revision mismatch."""
+        """The next conditional write (If-Match) of ``key`` (or of what the words name: a
+        List item, a Document) answers 412, revision mismatch."""
         return self.plan.add("conflict", key=key, **settings)
 
     def race(self, key: str | None = None, *, data: Any = None, **settings: Any) -> Fault:
-        """Another writer updates ``key`` (to ``data``, or the same data) just before the
-        client's conditional write, so its If-Match is really stale."""
+        """Another writer updates ``key`` (or the List item, the Document the words name)
+        to ``data``, or the same data, just before the client's conditional write, so
+        its If-Match is really stale."""
         if data is not None:
             settings["data"] = data
         return self.plan.add("race", key=key, **settings)
 
     def not_found(self, key: str | None = None, **settings: Any) -> Fault:
-        """404: 54201 for an item request, the Map-level 404 for a Map request."""
+        """404 with the code of what the request names: 54201 Map item, 54151 List item,
+        54354 permission, the object's own (54100, 54150, 54250, 54300...) otherwise."""
         return self.plan.add("not_found", key=key, **settings)
 
     def already_exists(self, key: str | None = None, **settings: Any) -> Fault:
-        """An item create answers 409 / 54208."""
+        """A create answers 409: 54208 for a Map item, 54301 for a unique name."""
         return self.plan.add("already_exists", key=key, **settings)
 
     def rate_limited(self, *, retry_after: int | None = 1, **settings: Any) -> Fault:

@@ -5,9 +5,10 @@ cleared with the rest of the state between tests, so it always holds the current
 test's conversation. Queries return lists of :class:`JournalEntry`; :meth:`Journal.table`
 renders the short table that failure reports show.
 
-Queries speak the words faults speak (:mod:`.vocabulary`): ``find(operation="update")``,
-``find(method="post")``, ``find(map=sync_map)`` mean what they mean in
-``sync_faults.conflict(operation="update", map=sync_map)``. A criterion the journal
+Queries speak the words faults speak (:mod:`.vocabulary`), for every kind:
+``find(operation="update")``, ``find(method="post")``, ``find(document=doc)``,
+``find(list=chat, index=3)``, ``find(kind="stream")`` mean what they mean in
+``sync_faults.conflict(operation="update", document=doc)``. A criterion the journal
 does not know is a ``TypeError`` rather than a query that silently matches nothing.
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .exchange import Addressed, Exchange
-from .vocabulary import http_method, map_refs, operation_ids
+from .vocabulary import DATA_WRITES, WORDS, select
 
 __all__ = ["Journal", "JournalEntry"]
 
@@ -111,31 +112,42 @@ class JournalEntry(Addressed):
 
     @property
     def is_write(self) -> bool:
-        """Whether the request created, updated or deleted an item."""
-        return self.operation in (
-            "CreateSyncMapItem",
-            "UpdateSyncMapItem",
-            "DeleteSyncMapItem",
-        )
+        """Whether the request created, updated or deleted data: a Map or List item, a
+        Document, or published a Stream Message."""
+        return self.operation in DATA_WRITES
 
     def matches(self, **criteria: Any) -> bool:
         """Whether the entry meets every criterion (see :meth:`Journal.find`)."""
         return _compile(criteria)(self)
 
     def line(self) -> str:
-        """One table row."""
+        """One table row: a webhook delivery shows its event where a request shows its
+        path, and every row what it addressed (``list chat[3]``, ``map[k]``)."""
         code = "" if self.code is None else str(self.code)
         rev = ""
         if self.revision_before is not None or self.revision_after is not None:
             rev = f"{self.revision_before or '-'}->{self.revision_after or '-'}"
+        path = self.path
+        if self.operation is not None and self.operation.startswith(_WEBHOOK):
+            path = "webhook " + self.operation[len(_WEBHOOK) :]
         return (
-            f"{self.seq:>4} {self.method:<6} {_clip(self.path, 60):<60} {self.status:>3} "
-            f"{code:>5} {rev:<9} {self.fault or ''}" + (f"  {self.note}" if self.note else "")
+            f"{self.seq:>4} {self.method:<6} {_clip(path, _PATH):<{_PATH}} {self.status:>3} "
+            f"{code:>5} {rev:<9} {_clip_end(self.addressed(), _OBJECT):<{_OBJECT}} "
+            f"{self.fault or ''}" + (f"  {self.note}" if self.note else "")
         ).rstrip()
+
+
+#: Widths of the table's path and object columns.
+_PATH, _OBJECT = 60, 22
+_WEBHOOK = "Webhook "
 
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else "..." + text[-(width - 3) :]
+
+
+def _clip_end(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 class Journal:
@@ -180,13 +192,13 @@ class Journal:
     def find(self, **criteria: Any) -> list[JournalEntry]:
         """Entries that meet every criterion, oldest first, e.g. ``find(key="k", status=412)``.
 
-        A criterion is any :class:`JournalEntry` field (or ``ok``, ``is_write``),
-        compared for equality, with
-        the words faults use: ``operation`` is a short name (``create``, ``fetch``,
-        ``update``, ``delete``, ``list``), an OpenAPI id or several of them;
-        ``method`` is any case; ``map`` is a SID, a unique name or a Map handle and
-        matches the Map however the request addressed it. ``None`` values are
-        ignored. An unknown criterion raises ``TypeError``.
+        The words of :mod:`.vocabulary`, as faults take them: ``operation`` (a short
+        name such as ``update``, an OpenAPI id, or several), ``method`` (any case),
+        ``kind``, ``map``/``list``/``document``/``stream`` (a SID, a unique name or a
+        handle; matches the object however the request addressed it), ``key``,
+        ``index``, ``identity``. Any other :class:`JournalEntry` field (or ``ok``,
+        ``is_write``, ``map_sid``, ``map_name``) is compared for equality. ``None``
+        values are ignored. An unknown criterion raises ``TypeError``.
         """
         test = _compile(criteria)
         return [e for e in self.entries if test(e)]
@@ -219,9 +231,13 @@ class Journal:
 
     @staticmethod
     def table(entries: Iterable[JournalEntry], limit: int = 50) -> str:
-        """A short fixed-width table: seq, method, path, status, code, revisions, fault."""
+        """A short fixed-width table: seq, method, path (a webhook's event), status, code,
+        revisions, what was addressed (kind, unique name, key or index), fault."""
         rows = list(entries)
-        header = f"{'#':>4} {'method':<6} {'path':<60} {'st':>3} {'code':>5} {'rev':<9} fault"
+        header = (
+            f"{'#':>4} {'method':<6} {'path':<{_PATH}} {'st':>3} {'code':>5} {'rev':<9} "
+            f"{'object':<{_OBJECT}} fault"
+        )
         lines = [header]
         if len(rows) > limit:
             lines.append(f"     ... {len(rows) - limit} earlier request(s) not shown")
@@ -232,14 +248,12 @@ class Journal:
         return "\n".join(lines)
 
 
-#: What a criterion may name: every field, and the ``ok`` and ``is_write`` properties.
-_FIELDS = frozenset(f.name for f in dataclasses.fields(JournalEntry)) | {
-    "ok",
-    "is_write",
-    "map",
-    "map_sid",
-    "map_name",
-}
+#: What a criterion may name: the words, every field, and some properties.
+_FIELDS = (
+    frozenset(f.name for f in dataclasses.fields(JournalEntry))
+    | frozenset(WORDS)
+    | {"ok", "is_write", "map_sid", "map_name"}
+)
 
 
 def _compile(criteria: dict[str, Any]) -> Callable[[JournalEntry], bool]:
@@ -250,18 +264,10 @@ def _compile(criteria: dict[str, Any]) -> Callable[[JournalEntry], bool]:
             f"unknown journal criteria {', '.join(map(repr, unknown))}; use "
             f"{', '.join(sorted(_FIELDS))}"
         )
-    tests = [_criterion(name, value) for name, value in criteria.items() if value is not None]
-    return lambda entry: all(test(entry) for test in tests)
+    selector = select({k: v for k, v in criteria.items() if k in WORDS}, journal=True)
+    others = [(k, v) for k, v in criteria.items() if k not in WORDS and v is not None]
 
+    def test(entry: JournalEntry) -> bool:
+        return selector.matches(entry) and all(getattr(entry, k) == v for k, v in others)
 
-def _criterion(name: str, value: Any) -> Callable[[JournalEntry], bool]:
-    if name == "operation":
-        ops = frozenset(operation_ids(value, journal=True))
-        return lambda e: e.operation in ops
-    if name == "method":
-        method = http_method(value)
-        return lambda e: e.method == method
-    if name == "map":
-        refs = map_refs(value)
-        return lambda e: bool(refs & e.map_refs())
-    return lambda e: bool(getattr(e, name) == value)
+    return test

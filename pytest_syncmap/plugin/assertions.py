@@ -212,22 +212,12 @@ class _Assertions:
     # ------------------------------------------------------------ journal
     def _requests(self, key: Any = None) -> list[JournalEntry]:
         """This object's requests, however they addressed it (SID or unique name), and
-        optionally only those about one item (its key or index)."""
-        sid, kind, field = self.sid, self.kind, self.item_word
-        refs = {sid, getattr(self, "unique_name", None)} - {None}
-        found = []
-        for entry in self.server.journal.entries:
-            if entry.kind != kind:
-                continue
-            if entry.object_sid is not None:
-                if entry.object_sid != sid:  # the name, reused by a later object
-                    continue
-            elif entry.object not in refs:
-                continue
-            if key is not None and getattr(entry, field) != key:
-                continue
-            found.append(entry)
-        return found
+        optionally only those about one item (its key or index), in the journal's words
+        (``find(list=handle, index=3)``)."""
+        criteria: dict[str, Any] = {self.kind: self}
+        if key is not None:
+            criteria[self.item_word] = key
+        return self.server.journal.find(**criteria)
 
     def _closest(self, key: Any = None) -> str:
         """The requests closest to what failed: for the item, else for the object, else
