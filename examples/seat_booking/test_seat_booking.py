@@ -1,10 +1,12 @@
 """Tests for seat_booking.py: a shared Document updated with If-Match and retries.
 
 The emulator enforces If-Match on Documents like Twilio (412, error 54103), so every
-retry path runs for real. A lost race is made deterministic by letting another booker
-(a second ``SeatMap`` with its own ``Client``, in its own thread) book right before our
-conditional write, through twilio's own ``http_client`` extension point; bookers
-racing in threads show that no booking is ever lost. The ``sync_document`` handle
+retry path runs for real. A lost race is made deterministic two ways: with the
+emulator's faults (``sync_faults.conflict`` / ``race`` on the Document, or the
+``sync_fault`` marker), and by letting another booker (a second ``SeatMap`` with its
+own ``Client``, in its own thread) book right before our conditional write, through
+twilio's own ``http_client`` extension point. Bookers racing in threads show that no
+booking is ever lost. The ``sync_document`` handle
 checks the outcome (``assert_data``, ``assert_written``,
 ``assert_retried_after_conflict``) and arranges state without HTTP (``update``).
 """
@@ -98,6 +100,41 @@ def test_losing_the_race_for_the_same_seat(sync_document, sync_server):
     assert sync_document.data["seats"]["B2"] == "cat"
     conflict = sync_server.journal.last(kind="document", status=412)
     assert (conflict.code, conflict.if_match) == (54103, "0")
+
+
+@gala
+def test_a_412_is_retried(sync_document, sync_faults):
+    sync_faults.conflict(document=sync_document)  # the next conditional write gets 412
+    seats = seat_map(sync_document)
+
+    seats.book("B2", "bob")
+
+    assert seats.conflicts == 1
+    sync_document.assert_retried_after_conflict()
+    sync_document.assert_written(1)
+
+
+@gala
+def test_a_race_the_emulator_makes(sync_document, sync_faults):
+    # another writer really books C3 just before our conditional write lands
+    sync_faults.race(
+        document=sync_document, data={"capacity": 4, "seats": {"A1": "ann", "C3": "cat"}}
+    )
+
+    seat_map(sync_document).book("B2", "bob")
+
+    sync_document.assert_data({"capacity": 4, "seats": {"A1": "ann", "C3": "cat", "B2": "bob"}})
+    sync_document.assert_retried_after_conflict()
+
+
+@gala
+@pytest.mark.sync_fault(
+    "race", document="seats-gala", data={"capacity": 4, "seats": {"A1": "ann", "B2": "cat"}}
+)
+def test_the_race_marker_losing_the_seat(sync_document):
+    with pytest.raises(SeatTaken):
+        seat_map(sync_document).book("B2", "bob")
+    assert sync_document.data["seats"]["B2"] == "cat"
 
 
 @gala
