@@ -24,7 +24,7 @@ from .http.boundary import LateRequest
 from .http.faults import Fault, SyncFaults
 from .http.journal import Journal, JournalEntry
 from .plugin.boundary import LateRequestWarning
-from .plugin.handles import MapHandle, ServiceHandle
+from .plugin.handles import DocumentHandle, ListHandle, MapHandle, ServiceHandle, StreamHandle
 from .plugin.receiver import ReceivedWebhook, WebhookReceiver
 from .plugin.redirect import TwilioRedirect
 from .plugin.timecontrol import SyncClock
@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_CHOICES",
     "Choices",
     "Clock",
+    "DocumentHandle",
     "Fault",
     "FixedClock",
     "ItemRecord",
@@ -42,6 +43,7 @@ __all__ = [
     "JournalEntry",
     "LateRequest",
     "LateRequestWarning",
+    "ListHandle",
     "MapHandle",
     "MapRecord",
     "ReceivedWebhook",
@@ -49,6 +51,7 @@ __all__ = [
     "ServiceRecord",
     "SettableClock",
     "Store",
+    "StreamHandle",
     "SyncClock",
     "SyncError",
     "SyncFaults",

@@ -16,6 +16,7 @@ from pytest_syncmap.host.server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
 from pytest_syncmap.http.faults import SyncFaults
 
 from .boundary import TestScope, boundary_for
+from .markers import closest_object_marks
 from .redirect import redirect_env
 from .timecontrol import SyncClock
 
@@ -41,7 +42,15 @@ class ServerConfig:
 class ActiveTest:
     """What one test holds of the emulator: its reset state, redirect and Service."""
 
-    __slots__ = ("_clock", "monkeypatch", "owns_monkeypatch", "scope", "server", "service_sid")
+    __slots__ = (
+        "_clock",
+        "_marks",
+        "monkeypatch",
+        "owns_monkeypatch",
+        "scope",
+        "server",
+        "service_sid",
+    )
 
     def __init__(
         self, server: SyncServer, patcher: pytest.MonkeyPatch, owns: bool, scope: TestScope
@@ -52,6 +61,14 @@ class ActiveTest:
         self.scope = scope
         self.service_sid: str | None = None
         self._clock: SyncClock | None = None
+        self._marks: dict[str, pytest.Mark] | None = None
+
+    def object_marks(self, node: pytest.Item) -> dict[str, pytest.Mark]:
+        """The test's closest ``sync_map``/``sync_list``/``sync_document``/``sync_stream``
+        marks, looked up once per test."""
+        if self._marks is None:
+            self._marks = closest_object_marks(node)
+        return self._marks
 
     def clock(self) -> SyncClock:
         """The test's time driver, made on first use: ``sync_clock`` and the control

@@ -7,16 +7,18 @@ for a reset and a fresh Map, not for a server.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+from pytest_syncmap.domain.errors import SyncError
 from pytest_syncmap.host.server import SyncServer
 from pytest_syncmap.http.faults import SyncFaults
 
 from .context import ActiveTest, ServerConfig, activate
-from .handles import MapHandle, ServiceHandle
+from .handles import DocumentHandle, ListHandle, MapHandle, ServiceHandle, StreamHandle
+from .markers import marker_options, wants_default_service
 from .receiver import WebhookReceiver
 from .timecontrol import SyncClock
 
@@ -25,19 +27,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "sync_clock",
+    "sync_document",
     "sync_faults",
+    "sync_list",
     "sync_map",
     "sync_server",
     "sync_server_config",
     "sync_server_session",
     "sync_service",
+    "sync_stream",
     "sync_webhook_receiver_session",
     "sync_webhooks",
     "twilio_async_client",
     "twilio_client",
 ]
 
-_MARKER_OPTIONS = ("unique_name", "items", "ttl", "service")
+H = TypeVar("H")
 
 
 @pytest.fixture(scope="session")
@@ -103,34 +108,148 @@ def sync_faults(sync_server_session: SyncServer, request: pytest.FixtureRequest)
 
 @pytest.fixture
 def sync_service(sync_server_session: SyncServer, request: pytest.FixtureRequest) -> ServiceHandle:
-    """A fresh Sync Service for this test (``.sid``, ``.url``, ``.friendly_name``)."""
+    """A fresh Sync Service for this test (``.sid``, ``.url``, ``.friendly_name``).
+
+    It is the test's Service: the object fixtures create their objects in it, and
+    ``sync_webhooks`` is wired to it. When an object marker says ``service="default"``
+    it is the account's default Service instead.
+    """
     context = activate(sync_server_session, request)
     return ServiceHandle(context.server, _test_service(context, request))
 
 
 @pytest.fixture
 def sync_map(sync_server_session: SyncServer, request: pytest.FixtureRequest) -> MapHandle:
-    """A fresh Sync Map for this test, in ``sync_service``.
+    """A fresh Sync Map for this test, in the test's Service (``sync_service``).
 
     ``.sid``, ``.unique_name``, ``.url``; reads like a dict of key to data
     (``sync_map["k"]``, ``"k" in sync_map``, ``dict(sync_map)``); ``.item(key)`` gives
-    revision and expiry; ``.put(key, data, ttl=...)`` arranges an item without HTTP;
-    assertions such as ``assert_item``, ``assert_expired``. Configure it with
+    revision and expiry; ``.put(key, data, ttl=...)`` and ``.delete(key)`` arrange items
+    without HTTP; assertions such as ``assert_item(key, data)``, ``assert_expired(key)``
+    (``assert_expired()``: the Map itself). Configure it with
     ``@pytest.mark.sync_map(unique_name=..., items={...}, ttl=..., service="default")``;
     ``service="default"`` puts it in the account's default Service (for code that
     addresses ``services("default")``), which is then the test's Service.
     """
-    options = _marker_options(request.node.get_closest_marker("sync_map"))
-    context = activate(sync_server_session, request)
-    server = context.server
-    service_sid = _test_service(context, request, options)
-    record = server.store.create_map(
-        service_sid, unique_name=options.get("unique_name"), ttl=options.get("ttl")
-    )
-    handle = MapHandle(server, service_sid, record.sid, record=record)
-    for key, data in options.get("items", {}).items():
-        handle.put(key, data)
-    return handle
+    context, options, service_sid = _prepare("sync_map", sync_server_session, request)
+    store = context.server.store
+
+    def create() -> MapHandle:
+        record = store.maps.create(
+            service_sid, unique_name=options.get("unique_name"), ttl=options.get("ttl")
+        )
+        handle = MapHandle(context.server, service_sid, record.sid, record=record)
+        for key, data in (options.get("items") or {}).items():
+            handle.put(key, data)
+        return handle
+
+    return _seeded("sync_map", create)
+
+
+@pytest.fixture
+def sync_list(sync_server_session: SyncServer, request: pytest.FixtureRequest) -> ListHandle:
+    """A fresh Sync List for this test, in the test's Service (``sync_service``).
+
+    ``.sid``, ``.unique_name``, ``.url``, ``.items_url``; reads like a sequence of its
+    items' data in index order (``len(sync_list)``, ``list(sync_list)``,
+    ``sync_list[-1]``: ``[]`` is by position); ``.indexes`` and ``.item(index)`` speak
+    Twilio's indexes (gaps where items were removed); ``.append(data, ttl=...)``,
+    ``.update(index, data, ttl=...)``, ``.delete(index)`` arrange items without HTTP;
+    assertions take an index (``assert_item(0, {...})``) or none for the List itself
+    (``assert_expired()``). Configure it with ``@pytest.mark.sync_list(unique_name=...,
+    items=[...], ttl=..., service="default")``: the items are appended in order
+    (indexes 0, 1, 2...).
+    """
+    context, options, service_sid = _prepare("sync_list", sync_server_session, request)
+    store = context.server.store
+
+    def create() -> ListHandle:
+        record = store.lists.create(
+            service_sid, unique_name=options.get("unique_name"), ttl=options.get("ttl")
+        )
+        handle = ListHandle(context.server, service_sid, record.sid, record=record)
+        for data in options.get("items") or ():
+            handle.append(data)
+        return handle
+
+    return _seeded("sync_list", create)
+
+
+@pytest.fixture
+def sync_document(
+    sync_server_session: SyncServer, request: pytest.FixtureRequest
+) -> DocumentHandle:
+    """A fresh Sync Document for this test, in the test's Service (``sync_service``).
+
+    ``.sid``, ``.unique_name``, ``.url``; ``.data`` (a copy) and ``.revision`` (the API's
+    string, its ETag), ``None`` once the Document is gone; ``.update(data, ttl=...)``
+    and ``.delete()`` arrange it without HTTP; assertions without a key:
+    ``assert_data({...})``, ``assert_written(times)``,
+    ``assert_retried_after_conflict()``, ``assert_expires_at(when)``,
+    ``assert_alive(for_at_least=...)``, ``assert_expired()``. Configure it with
+    ``@pytest.mark.sync_document(unique_name=..., data={...}, ttl=...,
+    service="default")``; without ``data`` it holds ``{}``.
+    """
+    context, options, service_sid = _prepare("sync_document", sync_server_session, request)
+    store = context.server.store
+
+    def create() -> DocumentHandle:
+        record = store.documents.create(
+            service_sid,
+            unique_name=options.get("unique_name"),
+            data=options.get("data"),
+            ttl=options.get("ttl"),
+        )
+        return DocumentHandle(context.server, service_sid, record.sid, record=record)
+
+    return _seeded("sync_document", create)
+
+
+@pytest.fixture
+def sync_stream(
+    sync_server_session: SyncServer, request: pytest.FixtureRequest
+) -> Iterator[StreamHandle]:
+    """A fresh Sync Stream for this test, in the test's Service (``sync_service``).
+
+    ``.sid``, ``.unique_name``, ``.url``, ``.messages_url``. Twilio never stores Stream
+    Messages, so the handle records every message published to the Stream during the
+    test, by any client: ``.messages`` (``sid``, ``data``, ``date_published``) and
+    ``.published`` (their data), oldest first; ``assert_published(data, times=None)``
+    and ``assert_not_published()`` check them. ``.publish(data)`` publishes without
+    HTTP. Configure it with ``@pytest.mark.sync_stream(unique_name=..., ttl=...,
+    service="default")``.
+    """
+    context, options, service_sid = _prepare("sync_stream", sync_server_session, request)
+    store = context.server.store
+
+    def create() -> StreamHandle:
+        record = store.streams.create(
+            service_sid, unique_name=options.get("unique_name"), ttl=options.get("ttl")
+        )
+        return StreamHandle(context.server, service_sid, record.sid, record=record)
+
+    handle = _seeded("sync_stream", create).start_recording()
+    try:
+        yield handle
+    finally:
+        handle.stop_recording()
+
+
+def _prepare(
+    name: str, server: SyncServer, request: pytest.FixtureRequest
+) -> tuple[ActiveTest, dict[str, Any], str]:
+    """The test's activation, the options of its ``name`` marker, and its Service."""
+    context = activate(server, request)
+    options = marker_options(name, context.object_marks(request.node).get(name))
+    return context, options, _test_service(context, request)
+
+
+def _seeded(name: str, create: Callable[[], H]) -> H:
+    """``create()``, with what the domain refuses in a marker's values as a usage error."""
+    try:
+        return create()
+    except SyncError as exc:
+        raise pytest.UsageError(f"@pytest.mark.{name}: {exc}") from None
 
 
 @pytest.fixture(scope="session")
@@ -149,16 +268,18 @@ def sync_webhooks(
     sync_webhook_receiver_session: WebhookReceiver,
     request: pytest.FixtureRequest,
 ) -> WebhookReceiver:
-    """A webhook receiver wired to this test's Service (``sync_service``, ``sync_map``).
+    """A webhook receiver wired to this test's Service (``sync_service`` and the objects
+    of ``sync_map``, ``sync_list``, ``sync_document``, ``sync_stream``).
 
     The Service gets ``webhook_url`` = the receiver and ``webhooks_from_rest_enabled``,
-    so every Map and item change (and expiry) is POSTed to it, signed, in order.
-    ``wait_for(n)`` blocks until n events arrived; ``events``, ``types``,
-    ``received`` (with signatures), ``assert_types(...)``, ``assert_signed(token)``;
-    set ``.status = 500`` to make the receiver fail. It is set up before the test's
-    other fixtures, so ``sync_map``'s creation and seed items are delivered too, in
-    either fixture order. Each test gets its own receiver URL: a delivery of an
-    earlier test that arrives late is refused and never shows here.
+    so every change of its Maps, Lists, Documents and their items (expiry included) is
+    POSTed to it, signed, in order. ``wait_for(n)`` blocks until n events arrived;
+    ``events``, ``types``, ``received`` (with signatures), ``assert_types(...)``,
+    ``assert_signed(token)``; set ``.status = 500`` to make the receiver fail. It is set
+    up before the test's other fixtures, so the creation and seed items of the object
+    fixtures are delivered too, in either fixture order. Each test gets its own
+    receiver URL: a delivery of an earlier test that arrives late is refused and never
+    shows here.
     """
     context = activate(sync_server_session, request)
     receiver = sync_webhook_receiver_session
@@ -171,45 +292,11 @@ def sync_webhooks(
     return receiver
 
 
-def _test_service(
-    context: ActiveTest, request: pytest.FixtureRequest, options: Mapping[str, Any] | None = None
-) -> str:
-    """The test's Service: a fresh one, or the default one if ``sync_map`` asks for it."""
-    if context.service_sid is None:
-        if options is None:
-            options = _marker_options(request.node.get_closest_marker("sync_map"))
-        if options.get("service") is not None:
-            context.service_sid = context.server.store.default_service_sid
+def _test_service(context: ActiveTest, request: pytest.FixtureRequest) -> str:
+    """The test's Service: a fresh one, or the default one if an object marker asks for it."""
+    if context.service_sid is None and wants_default_service(context.object_marks(request.node)):
+        context.service_sid = context.server.store.default_service_sid
     return context.service(request.node.name)
-
-
-def _marker_options(marker: pytest.Mark | None) -> dict[str, Any]:
-    if marker is None:
-        return {}
-    if marker.args:
-        raise pytest.UsageError(
-            "@pytest.mark.sync_map takes keyword arguments only "
-            f"({', '.join(_MARKER_OPTIONS)}), got positional {marker.args!r}"
-        )
-    unknown = sorted(set(marker.kwargs) - set(_MARKER_OPTIONS))
-    if unknown:
-        raise pytest.UsageError(
-            f"@pytest.mark.sync_map got unknown argument(s) {', '.join(unknown)}; "
-            f"it accepts {', '.join(_MARKER_OPTIONS)}"
-        )
-    service = marker.kwargs.get("service")
-    if service not in (None, "default"):
-        raise pytest.UsageError(
-            f"@pytest.mark.sync_map(service=...) takes 'default' (the account's default "
-            f"Service), not {service!r}; leave it out for a fresh Service"
-        )
-    items = marker.kwargs.get("items", {})
-    if not isinstance(items, Mapping):
-        raise pytest.UsageError(
-            f"@pytest.mark.sync_map(items=...) must be a dict of key to data, not "
-            f"{type(items).__name__}"
-        )
-    return dict(marker.kwargs)
 
 
 @pytest.fixture

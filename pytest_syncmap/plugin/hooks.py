@@ -10,6 +10,7 @@ from pytest_syncmap.http.faults import KINDS
 from pytest_syncmap.http.journal import Journal
 
 from .context import SERVER_KEY
+from .markers import OBJECT_MARKERS
 
 __all__ = [
     "pytest_addoption",
@@ -32,28 +33,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 #: Markers that request their fixture, so a marker is never silently ignored.
-_MARKER_FIXTURES = (("sync_map", "sync_map"), ("sync_fault", "sync_faults"))
+_MARKER_FIXTURES = (
+    *((name, name) for name in OBJECT_MARKERS),
+    ("sync_fault", "sync_faults"),
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Markers request their fixtures; ``sync_clock`` is set up first, ``sync_webhooks`` next.
 
-    A ``@pytest.mark.sync_clock``, ``sync_map`` or ``sync_fault`` marker requests its
-    fixture by itself (the pattern of time-machine's marker), so it is never silently
-    ignored. Time is frozen before other fixtures write (a ``sync_map(ttl=...)`` Map is
-    created in frozen time), and the test's Service is wired to the webhook receiver
-    before anything is created in it: a test sees the same events (``map_created``,
-    the seed items) whatever the order of its fixture arguments.
+    A ``@pytest.mark.sync_clock``, ``sync_map``, ``sync_list``, ``sync_document``,
+    ``sync_stream`` or ``sync_fault`` marker requests its fixture by itself (the pattern
+    of time-machine's marker), so it is never silently ignored. Time is frozen before
+    other fixtures write (a ``sync_map(ttl=...)`` Map is created in frozen time), and
+    the test's Service is wired to the webhook receiver before anything is created in
+    it: a test sees the same events (``map_created``, ``list_created``, the seed items)
+    whatever the order of its fixture arguments.
     """
     for item in items:
         names = getattr(item, "fixturenames", None)
         if names is None:
             continue
+        marked = {mark.name for mark in item.iter_markers()}  # one pass for every marker
         for marker, fixture in _MARKER_FIXTURES:
-            if fixture not in names and item.get_closest_marker(marker) is not None:
+            if marker in marked and fixture not in names:
                 names.append(fixture)
         first = []
-        if "sync_clock" in names or item.get_closest_marker("sync_clock") is not None:
+        if "sync_clock" in names or "sync_clock" in marked:
             first.append("sync_clock")
         if "sync_webhooks" in names:
             first.append("sync_webhooks")
@@ -62,14 +68,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker so ``--strict-markers`` accepts it and ``--markers`` lists it."""
-    config.addinivalue_line(
-        "markers",
-        "sync_map(unique_name=None, items=None, ttl=None, service=None): configure the Map "
-        "that the sync_map fixture creates (the marker alone requests it): its unique name, "
-        "the items it starts with (a dict of key to data), its TTL in seconds, and "
-        "service='default' to create it in the account's default Service.",
-    )
+    """Register the markers so ``--strict-markers`` accepts them and ``--markers`` lists them."""
+    for marker in OBJECT_MARKERS.values():
+        config.addinivalue_line("markers", marker.line())
     config.addinivalue_line(
         "markers",
         "sync_clock(start): start the sync_clock fixture's frozen time at `start` "
