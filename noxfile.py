@@ -94,7 +94,9 @@ def tests(session: nox.Session) -> None:
 def lowest(session: nox.Session) -> None:
     """The suite with every declared lower bound pinned exactly."""
     pins = lowest_pins()
-    constraints = Path(session.create_tmp()) / "lowest.txt"
+    # Not session.create_tmp(): it points TMPDIR into the checkout, where pytester's inner
+    # runs would pick up this project's pyproject.toml.
+    constraints = Path(session.virtualenv.location) / "lowest-constraints.txt"
     constraints.write_text("\n".join(pins) + "\n", "utf-8")
     session.install("-c", str(constraints), ".[test]")
     session.run("python", "-m", "pip", "list")
