@@ -47,6 +47,12 @@ if TYPE_CHECKING:
     from pytest_syncmap.http.exchange import Exchange
 
 SPEC_ENV = "SYNCMAP_OAI_SPEC"
+#: How to turn the validation on, said once per run when it is off.
+SPEC_HOW = (
+    f"set {SPEC_ENV} to Twilio's OpenAPI file for Sync, twilio_sync_v1.json "
+    "(spec/json/ in the twilio/twilio-oai repository; .ci/run uses "
+    "../shared/reference/twilio_sync_v1.json)"
+)
 
 #: Resource objects whose schemas are made strict (all properties, nothing else): every
 #: resource of the spec (``test_coverage.py`` checks that none is missing).
@@ -331,6 +337,14 @@ class SpecValidator:
             raise AssertionError(f"ETag {etag!r} on an answer the spec declares without one")
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say once, at the end, that the OpenAPI check was off and how to turn it on."""
+    if not os.environ.get(SPEC_ENV):
+        terminalreporter.write_line(
+            f"note: answers were not validated against Twilio's OpenAPI spec; to do so, {SPEC_HOW}"
+        )
+
+
 # ------------------------------------------------------------------ fixtures
 @pytest.fixture
 def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
@@ -382,7 +396,7 @@ def _oai_spec_observer(
 def spec_validator(_oai_spec: SpecValidator | None) -> SpecValidator:
     """The session's :class:`SpecValidator`; skips the test when ``SYNCMAP_OAI_SPEC`` is unset."""
     if _oai_spec is None:
-        pytest.skip(f"{SPEC_ENV} is not set")
+        pytest.skip(f"{SPEC_ENV} is not set: {SPEC_HOW}")
     return _oai_spec
 
 

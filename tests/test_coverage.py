@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import ETAG_OPERATIONS, SPEC_ENV, STRICT_SCHEMAS
+from conftest import ETAG_OPERATIONS, SPEC_ENV, SPEC_HOW, STRICT_SCHEMAS
 
 from pytest_syncmap.http.app import ROUTER
 
@@ -44,7 +44,7 @@ coverage = _load_script()
 def spec_path() -> str:
     path = os.environ.get(SPEC_ENV)
     if not path:
-        pytest.skip(f"{SPEC_ENV} is not set: the coverage checks need Twilio's OpenAPI file")
+        pytest.skip(f"{SPEC_ENV} is not set: the coverage checks need it; {SPEC_HOW}")
     return path
 
 

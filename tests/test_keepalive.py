@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -27,6 +26,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 import requests
+from node_setup import twilio_node_modules
 from twilio.rest import Client
 from wire_helpers import TIMEOUT, Reader, connect, request_bytes
 
@@ -153,9 +153,7 @@ const { BASE_URL, ACCOUNT_SID, AUTH_TOKEN, SERVICE, MAP } = process.env;
 
 
 def test_node_client_uses_one_connection(private, tmp_path: Path):
-    modules = os.environ.get("SYNCMAP_NODE_MODULES")
-    if shutil.which("node") is None or not modules or not Path(modules, "twilio").is_dir():
-        pytest.skip("needs node and SYNCMAP_NODE_MODULES holding the twilio npm package")
+    modules = str(twilio_node_modules())  # skips, naming the npm step, without it
     script = tmp_path / "keepalive.js"
     script.write_text(NODE_SCRIPT)
     service, map_sid = private.ids

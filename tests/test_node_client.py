@@ -9,16 +9,10 @@ published, one over 4 KiB refused). This test starts ``python -m pytest_syncmap`
 subprocess, runs the script with ``node``, checks the summary and cross-checks the
 emulator's state and journal over plain HTTP.
 
-Where the npm package comes from:
-
-* ``SYNCMAP_NODE_MODULES``, if it names a ``node_modules`` directory holding
-  ``twilio`` (``.ci/run`` sets it), is used as ``NODE_PATH``;
-* otherwise ``twilio@6.2.0`` is installed once with npm into pytest's cache
-  (``.pytest_cache/d/syncmap-node``) and reused by later runs.
-
-The test skips only when Node.js itself (``node``, or ``npm`` when it has to install)
-is missing. A failed ``npm install`` fails the test with npm's output: a CI machine
-with Node must not pass by skipping.
+The npm package is installed by an explicit step, never by the test (see
+``tests/node_setup.py``): ``npm install --prefix .node twilio@6.2.0`` in the checkout
+(``.ci/run`` does it), or ``SYNCMAP_NODE_MODULES`` naming a ``node_modules`` that holds
+it. Without Node.js or the package the test skips, and the reason names that step.
 """
 
 from __future__ import annotations
@@ -26,22 +20,18 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from node_setup import twilio_node_modules
 
-TWILIO_NODE_VERSION = "6.2.0"
-NODE_MODULES_ENV = "SYNCMAP_NODE_MODULES"
 SCRIPT = Path(__file__).parent / "node" / "sync_scenario.js"
-NPM_TIMEOUT = 300
 NODE_TIMEOUT = 60
 TIMEOUT = 10
 KEYS = ["k1", "k2", "k3", "k4", "k5"]
@@ -49,89 +39,6 @@ KEYS = ["k1", "k2", "k3", "k4", "k5"]
 # Not the plugin's defaults: proves the script authenticates with what it is given.
 SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "node-scenario-token"
-
-
-def _twilio_version(node_modules: Path) -> str | None:
-    """The version of ``twilio`` installed in ``node_modules``, or None."""
-    try:
-        manifest = json.loads((node_modules / "twilio" / "package.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    version = manifest.get("version") if isinstance(manifest, dict) else None
-    return version if isinstance(version, str) else None
-
-
-def _npm_install(cache_dir: Path) -> Path:
-    """``twilio@6.2.0`` installed under ``cache_dir`` (once); returns its node_modules."""
-    target = cache_dir / f"twilio-{TWILIO_NODE_VERSION}"
-    if _twilio_version(target / "node_modules") == TWILIO_NODE_VERSION:
-        return target / "node_modules"
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.skip(
-            f"npm not found on PATH: cannot install twilio@{TWILIO_NODE_VERSION} "
-            f"(or set {NODE_MODULES_ENV} to a node_modules directory holding it)"
-        )
-    # Install beside the target and move it into place, so an interrupted or concurrent
-    # install never leaves a half-filled directory that a later run would trust.
-    staging = Path(tempfile.mkdtemp(prefix="install-", dir=cache_dir))
-    command = [
-        npm,
-        "install",
-        "--no-audit",
-        "--no-fund",
-        "--prefix",
-        str(staging),
-        f"twilio@{TWILIO_NODE_VERSION}",
-    ]
-    try:
-        try:
-            done = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                timeout=NPM_TIMEOUT,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            pytest.fail(
-                f"{' '.join(command)} did not finish within {NPM_TIMEOUT} s\n"
-                f"--- stdout ---\n{exc.stdout or ''}\n--- stderr ---\n{exc.stderr or ''}",
-                pytrace=False,
-            )
-        if done.returncode != 0 or _twilio_version(staging / "node_modules") is None:
-            pytest.fail(
-                f"{' '.join(command)} failed (exit {done.returncode}); the Node client test "
-                f"needs twilio@{TWILIO_NODE_VERSION} from the npm registry, or "
-                f"{NODE_MODULES_ENV} pointing at a node_modules holding it\n"
-                f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}",
-                pytrace=False,
-            )
-        shutil.rmtree(target, ignore_errors=True)
-        try:
-            staging.rename(target)
-        except OSError:
-            # Another run won the race; use its copy if it is complete.
-            if _twilio_version(target / "node_modules") != TWILIO_NODE_VERSION:
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target / "node_modules"
-
-
-def _node_modules(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A node_modules directory holding the ``twilio`` npm package (skips without Node)."""
-    if shutil.which("node") is None:
-        pytest.skip("Node.js not found on PATH (`node`): the Node client test needs it")
-    given = os.environ.get(NODE_MODULES_ENV)
-    if given and _twilio_version(Path(given)) is not None:
-        return Path(given)
-    cache = getattr(request.config, "cache", None)
-    if cache is not None:
-        cache_dir = Path(cache.mkdir("syncmap-node"))
-    else:  # -p no:cacheprovider: install for this session only
-        cache_dir = tmp_path_factory.mktemp("syncmap-node")
-    return _npm_install(cache_dir)
 
 
 def _first_line(proc: subprocess.Popen[str], timeout: float = TIMEOUT) -> str:
@@ -191,11 +98,8 @@ def _get(url: str) -> Any:
     return answer.json()
 
 
-def test_node_twilio_client_scenario(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, emulator_url: str
-) -> None:
-    # Resolved in the test, not a fixture: a failed npm install is a FAILED test.
-    node_modules = _node_modules(request, tmp_path_factory)
+def test_node_twilio_client_scenario(emulator_url: str) -> None:
+    node_modules = twilio_node_modules()
     env = {
         **os.environ,
         "NODE_PATH": str(node_modules),
