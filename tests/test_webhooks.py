@@ -499,30 +499,62 @@ def test_an_abandoned_delivery_is_never_journalled(sync_server, slow_receiver):
     assert _webhook_entries(sync_server) == []
 
 
-_FLOODED = {"done": False}
+NO_LEAK_BETWEEN_TESTS = """
+import http.server
+import threading
+import time
+
+import pytest
 
 
-class TestNoLeakBetweenTests:
-    """Deliveries of one test never reach the next (the plugin resets between them)."""
+class Slow(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        time.sleep(0.4)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
-    def test_a_queues_deliveries_and_ends_without_waiting(self, sync_server, slow_receiver):
-        _FLOODED["done"] = False
-        _flood_slow(sync_server, slow_receiver)
-        _FLOODED["done"] = True
-        # Ends at once: one delivery in flight, the rest still queued.
+    def log_message(self, *args):
+        pass
 
-    def test_b_sees_only_its_own_events(
-        self, sync_webhooks, sync_service, sync_server, twilio_client, slow_receiver
-    ):
-        if not _FLOODED["done"]:
-            pytest.skip("needs test_a to run just before, in the same process")
-        _FLOODED["done"] = False
-        created = twilio_client.sync.v1.services(sync_service.sid).sync_maps.create(unique_name="b")
-        sync_webhooks.wait_for(1)
-        assert sync_server.webhooks.wait_idle()
-        assert [(e["ServiceSid"], e["EventType"], e["MapSid"]) for e in sync_webhooks.events] == [
-            (sync_service.sid, "map_created", created.sid)
-        ]
-        # Test a's delivery that was on the wire may still reach its (slow) receiver,
-        # but it is not this test's: never in its journal, never among its events.
-        assert [e.operation for e in _webhook_entries(sync_server)] == ["Webhook map_created"]
+
+@pytest.fixture(scope="module")
+def slow_url():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_queues_deliveries_and_ends_without_waiting(sync_server, slow_url):
+    svc = sync_server.store.create_service(webhook_url=slow_url, webhooks_from_rest_enabled=True)
+    record = sync_server.store.create_map(svc.sid, unique_name="flood")
+    for i in range(49):
+        sync_server.store.put_item(svc.sid, record.sid, f"k{i % 5}", {"i": i})
+    # Ends at once: one delivery in flight, the rest still queued.
+
+
+def test_b_sees_only_its_own_events(sync_webhooks, sync_service, sync_server, twilio_client):
+    created = twilio_client.sync.v1.services(sync_service.sid).sync_maps.create(unique_name="b")
+    sync_webhooks.wait_for(1)
+    assert sync_server.webhooks.wait_idle()
+    events = [(e["ServiceSid"], e["EventType"], e["MapSid"]) for e in sync_webhooks.events]
+    assert events == [(sync_service.sid, "map_created", created.sid)]
+    # Test a's delivery that was on the wire may still reach its (slow) receiver, but it
+    # is not this test's: never in its journal, never among its events.
+    journal = [e.operation or "" for e in sync_server.journal.entries]
+    assert [op for op in journal if op.startswith("Webhook")] == ["Webhook map_created"]
+"""
+
+
+def test_deliveries_of_one_test_never_reach_the_next(pytester):
+    """Test a leaves 49 deliveries queued to a slow receiver; test b sees only its own.
+
+    Run in an inner session, in this order, so the pair is checked whatever order (or
+    worker) the outer run gives this test.
+    """
+    pytester.makepyfile(NO_LEAK_BETWEEN_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=60)
+    result.assert_outcomes(passed=2)
