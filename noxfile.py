@@ -122,4 +122,4 @@ def lint(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("mypy", "--strict", "pytest_syncmap")
+    session.run("mypy", "--strict", "pytest_syncmap", "scripts")
