@@ -59,7 +59,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .exchange import OBJECT_KINDS
-from .vocabulary import OBJECT_WORDS, OPERATIONS, WORDS, select
+from .vocabulary import OBJECT_WORDS, OPERATIONS, WORDS, check_addressable, select
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -183,6 +183,10 @@ class Fault:
                 )
         else:
             self.operation = None if operations is None else _in_order(operations)
+        if operations is not None and applies is not None:
+            check_addressable(
+                operations, self.key, self.index, self.identity, f"a {self.kind!r} fault"
+            )
         self._selector = replace(selector, operations=operations)
         self.object_refs = selector.refs
         for word in OBJECT_WORDS:
