@@ -116,6 +116,10 @@ BAD_SETTINGS = [
     pytest.param("delay", {"seconds": "soon"}, id="delay-text"),
     pytest.param("delay", {"uniform": [2, 1]}, id="uniform-reversed"),
     pytest.param("delay", {"lognormal": [0, 1]}, id="lognormal-zero-median"),
+    pytest.param("delay", {"seconds": 1e308}, id="delay-beyond-sleep"),
+    pytest.param("delay", {"seconds": 86_401}, id="delay-over-a-day"),
+    pytest.param("delay", {"uniform": [0, 1e300]}, id="uniform-beyond-sleep"),
+    pytest.param("delay", {"lognormal": [1e300, 1]}, id="lognormal-median-beyond-sleep"),
     pytest.param("delay", {"seconds": 1, "uniform": [0, 1]}, id="two-delays"),
     pytest.param("race", {"data": [1, 2]}, id="race-data-not-object"),
     pytest.param("reset", {"processed": "yes"}, id="processed-text"),
@@ -142,6 +146,16 @@ def test_control_plane_refuses_what_sync_faults_refuses(sync_server, sync_faults
     assert body["code"] == 20001
     assert str(by_method.value) in body["message"]  # the same check said it
     assert sync_faults.faults == []
+
+
+def test_a_log_normal_draw_past_a_day_waits_a_day_not_a_500(sync_faults):
+    """A huge draw used to reach time.sleep() and turn the request into a 500."""
+    from pytest_syncmap.http.faults import MAX_DELAY, delay_seconds
+
+    fault = sync_faults.delay(lognormal=(60, 1e6), seed=3, expect_fired=False)
+    draws = [delay_seconds(fault) for _ in range(50)]
+    assert max(draws) == MAX_DELAY
+    assert all(0 <= draw <= MAX_DELAY for draw in draws)
 
 
 def test_a_refused_retry_after_injects_no_header(sync_server, sync_map):

@@ -64,7 +64,7 @@ from .vocabulary import OBJECT_WORDS, OPERATIONS, WORDS, check_addressable, sele
 if TYPE_CHECKING:
     from .exchange import Exchange
 
-__all__ = ["KINDS", "TRANSPORT_KINDS", "Fault", "FaultPlan", "SyncFaults"]
+__all__ = ["KINDS", "MAX_DELAY", "TRANSPORT_KINDS", "Fault", "FaultPlan", "SyncFaults"]
 
 TRANSPORT_KINDS = ("reset", "empty_response", "truncated", "malformed")
 KINDS = (
@@ -78,6 +78,9 @@ KINDS = (
     *TRANSPORT_KINDS,
 )
 
+#: The longest a ``delay`` waits, in seconds (a day): a longer fixed delay, or a range
+#: past it, is refused when given; a log-normal draw past it waits this long.
+MAX_DELAY = 86_400.0
 #: Conditional writes: the operations that read If-Match (``conflict`` and ``race``).
 CONDITIONAL_OPERATIONS = frozenset(info.id for info in OPERATIONS.values() if info.if_match)
 #: Creates that can meet an existing name: a Map item's key, an object's unique name.
@@ -312,20 +315,25 @@ def _check_options(kind: str, options: Mapping[str, Any]) -> None:
     given = [name for name in ("seconds", "uniform", "lognormal") if name in options]
     if len(given) > 1:
         raise TypeError(f"a delay takes one of seconds, uniform or lognormal, got {given}")
-    if "seconds" in options and _check_number("seconds", options["seconds"]) < 0:
-        raise ValueError("a delay cannot be negative")
+    if "seconds" in options:
+        seconds = _check_number("seconds", options["seconds"])
+        if seconds < 0:
+            raise ValueError("a delay cannot be negative")
+        if seconds > MAX_DELAY:
+            raise ValueError(f"a delay cannot be longer than a day ({MAX_DELAY:.0f} s)")
     if "uniform" in options:
         low, high = _check_pair("uniform", options["uniform"])
-        if not 0 <= low <= high:
+        if not 0 <= low <= high <= MAX_DELAY:
             raise ValueError(
-                f"uniform=(low, high) needs 0 <= low <= high, got {options['uniform']}"
+                f"uniform=(low, high) needs 0 <= low <= high <= {MAX_DELAY:.0f} (a day), "
+                f"got {options['uniform']}"
             )
     if "lognormal" in options:
         median, sigma = _check_pair("lognormal", options["lognormal"])
-        if median <= 0 or sigma < 0:
+        if not 0 < median <= MAX_DELAY or sigma < 0:
             raise ValueError(
-                f"lognormal=(median, sigma) needs median > 0 and sigma >= 0, got "
-                f"{options['lognormal']}"
+                f"lognormal=(median, sigma) needs 0 < median <= {MAX_DELAY:.0f} (a day) and "
+                f"sigma >= 0, got {options['lognormal']} (draws longer than a day wait a day)"
             )
 
 
@@ -420,7 +428,9 @@ def delay_seconds(fault: Fault) -> float:
         return rng.uniform(float(low), float(high))
     if "lognormal" in options:
         median, sigma = options["lognormal"]
-        return rng.lognormvariate(math.log(float(median)), float(sigma))
+        # lognormvariate() is exp(normalvariate()); a draw past the bound would overflow.
+        exponent = rng.normalvariate(math.log(float(median)), float(sigma))
+        return MAX_DELAY if exponent >= math.log(MAX_DELAY) else math.exp(exponent)
     return 0.1
 
 
