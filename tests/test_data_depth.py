@@ -4,7 +4,7 @@ README "What it emulates": data nesting deeper than 500 levels is 400 / 54008. T
 same data used to be stored when it came another way: an object marker (README: a value
 the API would refuse is a usage error naming the marker), a handle write (README: writes
 get the API's validation), the control plane's seed (README: bad data is the API's own
-error).
+error) and a ``race`` fault's data (README: a bad setting is refused when given).
 """
 
 from __future__ import annotations
@@ -65,6 +65,19 @@ def test_the_seed_refuses_it_before_making_anything(sync_server, body):
         timeout=10,
     ).json()
     assert listing[listing["meta"]["key"]] == []
+
+
+def test_a_race_with_such_data_is_refused_when_given(sync_faults, sync_server):
+    with pytest.raises(ValueError, match="nests deeper than 500 levels"):
+        sync_faults.race(key="k", data=nested(501))
+    answer = requests.post(
+        f"{sync_server.url}/_syncmap/faults",
+        json={"kind": "race", "key": "k", "data": nested(501)},
+        auth=sync_server.auth,
+        timeout=10,
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, 20001)
+    assert sync_faults.faults == []
 
 
 @pytest.mark.parametrize(

@@ -122,6 +122,7 @@ BAD_SETTINGS = [
     pytest.param("delay", {"lognormal": [1e300, 1]}, id="lognormal-median-beyond-sleep"),
     pytest.param("delay", {"seconds": 1, "uniform": [0, 1]}, id="two-delays"),
     pytest.param("race", {"data": [1, 2]}, id="race-data-not-object"),
+    pytest.param("race", {"data": {"x": "a" * 17_000}}, id="race-data-too-large"),
     pytest.param("reset", {"processed": "yes"}, id="processed-text"),
     pytest.param("conflict", {"times": "2"}, id="times-text"),
     pytest.param("conflict", {"times": 0}, id="times-zero"),
@@ -145,6 +146,15 @@ def test_control_plane_refuses_what_sync_faults_refuses(sync_server, sync_faults
     assert set(body) == ERROR_KEYS
     assert body["code"] == 20001
     assert str(by_method.value) in body["message"]  # the same check said it
+    assert sync_faults.faults == []
+
+
+@pytest.mark.parametrize("data", [{"n": float("nan")}, {"n": {1, 2}}], ids=["nan", "a-set"])
+def test_race_data_no_client_could_write_is_refused_when_given(sync_faults, data):
+    """It used to be accepted, then the race write failed silently when it fired: the
+    client's stale write won, the fault counted as fired, and the test passed."""
+    with pytest.raises(ValueError, match="race data is not valid JSON"):
+        sync_faults.race(key="k", data=data)
     assert sync_faults.faults == []
 
 

@@ -58,6 +58,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from pytest_syncmap.domain.choices import DEFAULT_CHOICES, Choices
+from pytest_syncmap.domain.errors import SyncError
+from pytest_syncmap.domain.validation import serialize_data
+
 from .exchange import OBJECT_KINDS
 from .vocabulary import OBJECT_WORDS, OPERATIONS, WORDS, check_addressable, select
 
@@ -340,7 +344,9 @@ def _check_options(kind: str, options: Mapping[str, Any]) -> None:
 class FaultPlan:
     """The faults of the current test, in the order they were added."""
 
-    def __init__(self) -> None:
+    def __init__(self, choices: Choices = DEFAULT_CHOICES) -> None:
+        #: The fidelity choices a ``race`` fault's data is checked against.
+        self.choices = choices
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         #: Whether faults that never fired fail the test.
@@ -362,9 +368,20 @@ class FaultPlan:
         if isinstance(kind, str) and kind in KINDS:
             options = {**_DEFAULT_OPTIONS.get(kind, {}), **options}
         fault = Fault(kind, options=options, **common)
+        if fault.options.get("data") is not None:
+            self._check_race_data(fault.options["data"])
         with self._lock:
             self._faults.append(fault)
         return fault
+
+    def _check_race_data(self, data: Any) -> None:
+        """A race writes its data as the other writer: data the API would refuse (not
+        JSON, too large, too deep) could never be written, so it is refused now."""
+        choices = self.choices
+        try:
+            serialize_data(data, choices.data_max_bytes, "race", max_depth=choices.data_max_depth)
+        except SyncError as exc:
+            raise ValueError(str(exc)) from None
 
     def pick(self, exchange: Exchange) -> Fault | None:
         """The fault that fires for this request, if any (and count it as fired).
