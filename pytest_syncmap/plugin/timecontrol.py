@@ -30,7 +30,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pytest_syncmap.domain.clock import parse_instant
+from pytest_syncmap.domain.clock import check_settable, parse_instant
 
 __all__ = ["REAL_TIME_MODULES", "SyncClock", "parse_instant"]
 
@@ -108,7 +108,7 @@ class SyncClock:
         import freezegun
 
         start = (
-            parse_instant(at)
+            check_settable(parse_instant(at))
             if at is not None
             else datetime.now(timezone.utc).replace(microsecond=0)
         )
@@ -198,6 +198,10 @@ class SyncClock:
         elif delta is not None:
             step += timedelta(seconds=delta)
         with self._lock:
+            try:
+                check_settable(self.now() + step)
+            except OverflowError:
+                raise ValueError(f"the clock cannot move {step} from {self.now()}") from None
             target = self._require_target()
             if _active_freezegun() is target:
                 # Not factory.tick(): a ticking freezer's tick() moves from where it was
@@ -209,7 +213,7 @@ class SyncClock:
 
     def move_to(self, instant: datetime | str) -> datetime:
         """Jump to ``instant`` (aware, naive = UTC, or ISO 8601); returns the new now."""
-        destination = parse_instant(instant)
+        destination = check_settable(parse_instant(instant))
         with self._lock:
             self._require_target().move_to(destination)
         return self._moved()
