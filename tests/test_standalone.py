@@ -240,6 +240,9 @@ def test_custom_credentials():
         (["--expiry-lag", "-1"], "--expiry-lag cannot be negative"),
         (["--account-sid", "nope"], "--account-sid"),
         (["--expiry-lag", "soon"], "--expiry-lag"),
+        (["--port", "70000"], "--port must be a number from 0 to 65535"),
+        (["--expiry-lag", "inf"], "--expiry-lag must be at most"),
+        (["--expiry-lag", "nan"], "--expiry-lag must be at most"),
     ],
     ids=[
         "clock-words",
@@ -248,6 +251,9 @@ def test_custom_credentials():
         "negative-lag",
         "bad-sid",
         "lag-not-number",
+        "port-past-65535",
+        "lag-infinite",
+        "lag-nan",
     ],
 )
 def test_bad_arguments_exit_2_with_a_message(args, message):
