@@ -412,7 +412,7 @@ class TransportServer:
             return False
         if kind == "malformed":
             status = "200 OK"
-            headers = [("Content-Type", "application/json")]
+            headers = [("Content-Type", "application/json"), ("X-Content-Type-Options", "nosniff")]
             payload = _MALFORMED_BODY
         keep = head.keep_alive and not self._stopping
         if keep and not body.complete:
