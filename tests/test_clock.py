@@ -476,14 +476,20 @@ def test_unknown_keyword(sync_clock):
 @pytest.mark.sync_clock("next tuesday")
 def test_not_an_instant(sync_clock):
     pass
+
+
+@pytest.mark.sync_clock("9999-12-31T00:00:00Z")
+def test_out_of_range(sync_clock):
+    pass
 """,
     )
-    result.assert_outcomes(errors=3, passed=1)
+    result.assert_outcomes(errors=4, passed=1)
     text = result.stdout.str()
     assert "@pytest.mark.sync_clock takes one argument, the start instant" in text
     assert "args=('2030-01-01T00:00:00Z', '2031-01-01T00:00:00Z')" in text
     assert "kwargs={'at': '2030-01-01T00:00:00Z'}" in text
-    assert "cannot read 'next tuesday' as an instant; use ISO 8601" in text
+    assert "@pytest.mark.sync_clock: cannot read 'next tuesday' as an instant; use ISO 8601" in text
+    assert "@pytest.mark.sync_clock: the clock cannot be set to 9999-12-31T00:00:00Z" in text
 
 
 # ------------------------------------------------ sync_clock as users write it

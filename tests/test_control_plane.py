@@ -303,15 +303,42 @@ def test_a_bad_setting_beside_a_good_one_moves_nothing(sync_server):
     [
         [{"advance": 1e12}],
         [{"advance": float("inf")}],
-        [{"now": "9999-12-31T23:59:59Z"}, {"advance": 60}],
+        [{"now": "9998-12-31T23:59:59Z"}, {"advance": 60}],
+        [{"now": "9999-12-31T23:00:00Z"}],
+        [{"now": "0001-01-01T00:00:00Z"}],
+        [{"now": "1970-01-01T00:00:00Z"}, {"advance": -1}],
     ],
-    ids=["huge", "infinity", "past-9999"],
+    ids=["huge", "infinity", "past-the-latest", "year-9999", "year-1", "before-1970"],
 )
 def test_clock_advance_out_of_range_is_400(sync_server, steps):
     *setup, last = steps
     for body in setup:
         assert _control(sync_server, "POST", "clock", body).status_code == 200
     _assert_twilio_error(_control(sync_server, "POST", "clock", last), 400, 20001)
+
+
+def test_a_clock_the_control_plane_can_set_leaves_every_ttl_a_date(sync_server, sync_map):
+    """Year 9999 used to be accepted; then a create with a TTL was a 500 (the expiry
+    date overflowed) and year 1 rendered dates as '1-01-01T00:00:00Z'."""
+    latest = _control(sync_server, "POST", "clock", {"now": "9998-12-31T23:59:59Z"})
+    assert latest.json() == {"now": "9998-12-31T23:59:59Z", "frozen": True}
+    created = requests.post(
+        f"{sync_map.url}/Items",
+        data={"Key": "k", "Data": "{}", "Ttl": "31536000"},
+        auth=sync_server.auth,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["date_expires"] == "9999-12-31T23:59:59Z"
+
+
+def test_a_clock_move_out_of_range_changes_nothing(sync_server):
+    before = _control(sync_server, "GET", "clock").json()
+    body = {"frozen": True, "now": "9998-12-31T00:00:00Z", "advance": 86_400 * 2}
+    _assert_twilio_error(_control(sync_server, "POST", "clock", body), 400, 20001)
+    after = _control(sync_server, "GET", "clock").json()
+    assert after["frozen"] is False
+    assert abs(_parse(after["now"]) - _parse(before["now"])) < timedelta(seconds=5)
 
 
 # -------------------------------------------------------------------- clock

@@ -130,6 +130,62 @@ def test_a_move_in_a_test_without_frozen_time_freezes_it_until_the_test_ends(pyt
     )
 
 
+def test_the_control_plane_never_releases_time_the_test_froze_itself(pytester):
+    """README "One clock": time the test froze itself is moved, never released, and a
+    reset leaves ``sync_clock`` alone. ``{"frozen": false}`` used to release
+    ``sync_clock``'s freezer (losing the marker's instant), and under a test's own
+    ``@freeze_time`` it stopped ``sync_clock``'s freezer beneath the test's, which
+    broke freezegun's teardown."""
+    _run(
+        pytester,
+        """
+        from datetime import datetime, timezone
+
+        import pytest
+        import requests
+        from freezegun import freeze_time
+
+        from conftest import control_clock
+
+        START = datetime(2030, 5, 5, tzinfo=timezone.utc)
+
+
+        def release(server):
+            return requests.post(
+                f"{server.url}/_syncmap/clock", json={"frozen": False}, auth=server.auth,
+                timeout=10,
+            )
+
+
+        @pytest.mark.sync_clock("2030-05-05T00:00:00Z")
+        def test_sync_clock_marker(sync_clock, sync_server):
+            answer = release(sync_server)
+            assert (answer.status_code, answer.json()["code"]) == (409, 20409)
+            assert "sync_clock" in answer.json()["message"]
+            assert sync_clock.now() == START
+            requests.post(f"{sync_server.url}/_syncmap/reset", auth=sync_server.auth)
+            assert sync_clock.now() == START
+            sync_clock.advance(10)
+            assert control_clock(sync_server)["now"] == "2030-05-05T00:00:10Z"
+
+
+        @freeze_time("2030-05-05 00:00:00")
+        def test_own_freezegun_over_sync_clock(sync_clock, sync_server):
+            assert release(sync_server).status_code == 409
+            assert datetime.now(timezone.utc) == START
+            sync_clock.advance(60)
+            assert control_clock(sync_server)["now"] == "2030-05-05T00:01:00Z"
+
+
+        def test_a_control_plane_freeze_is_released(sync_server):
+            control_clock(sync_server, {"now": "2031-01-01T00:00:00Z"})
+            assert control_clock(sync_server, {"frozen": False})["frozen"] is False
+            assert datetime.now(timezone.utc).year < 2031
+        """,
+        passed=3,
+    )
+
+
 def test_a_test_waiting_on_a_subprocess_that_moves_time_does_not_time_out(pytester):
     # Time jumps an hour while the test waits with a 30 s timeout: the wait's timeout
     # runs on real time, not on the test's frozen clock.

@@ -116,8 +116,13 @@ BAD_SETTINGS = [
     pytest.param("delay", {"seconds": "soon"}, id="delay-text"),
     pytest.param("delay", {"uniform": [2, 1]}, id="uniform-reversed"),
     pytest.param("delay", {"lognormal": [0, 1]}, id="lognormal-zero-median"),
+    pytest.param("delay", {"seconds": 1e308}, id="delay-beyond-sleep"),
+    pytest.param("delay", {"seconds": 86_401}, id="delay-over-a-day"),
+    pytest.param("delay", {"uniform": [0, 1e300]}, id="uniform-beyond-sleep"),
+    pytest.param("delay", {"lognormal": [1e300, 1]}, id="lognormal-median-beyond-sleep"),
     pytest.param("delay", {"seconds": 1, "uniform": [0, 1]}, id="two-delays"),
     pytest.param("race", {"data": [1, 2]}, id="race-data-not-object"),
+    pytest.param("race", {"data": {"x": "a" * 17_000}}, id="race-data-too-large"),
     pytest.param("reset", {"processed": "yes"}, id="processed-text"),
     pytest.param("conflict", {"times": "2"}, id="times-text"),
     pytest.param("conflict", {"times": 0}, id="times-zero"),
@@ -142,6 +147,25 @@ def test_control_plane_refuses_what_sync_faults_refuses(sync_server, sync_faults
     assert body["code"] == 20001
     assert str(by_method.value) in body["message"]  # the same check said it
     assert sync_faults.faults == []
+
+
+@pytest.mark.parametrize("data", [{"n": float("nan")}, {"n": {1, 2}}], ids=["nan", "a-set"])
+def test_race_data_no_client_could_write_is_refused_when_given(sync_faults, data):
+    """It used to be accepted, then the race write failed silently when it fired: the
+    client's stale write won, the fault counted as fired, and the test passed."""
+    with pytest.raises(ValueError, match="race data is not valid JSON"):
+        sync_faults.race(key="k", data=data)
+    assert sync_faults.faults == []
+
+
+def test_a_log_normal_draw_past_a_day_waits_a_day_not_a_500(sync_faults):
+    """A huge draw used to reach time.sleep() and turn the request into a 500."""
+    from pytest_syncmap.http.faults import MAX_DELAY, delay_seconds
+
+    fault = sync_faults.delay(lognormal=(60, 1e6), seed=3, expect_fired=False)
+    draws = [delay_seconds(fault) for _ in range(50)]
+    assert max(draws) == MAX_DELAY
+    assert all(0 <= draw <= MAX_DELAY for draw in draws)
 
 
 def test_a_refused_retry_after_injects_no_header(sync_server, sync_map):

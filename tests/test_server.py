@@ -101,6 +101,25 @@ def test_ports_are_os_assigned_and_distinct():
         assert missing.status_code == 404
 
 
+@pytest.mark.parametrize("port", [65536, 70000, -1])
+def test_a_port_out_of_range_is_refused_not_wrapped(port):
+    """getaddrinfo() takes 70000 as 4464 (and 65536 as 0, any port): the server
+    listened somewhere else than asked."""
+    server = SyncServer(port=port)
+    with pytest.raises(ValueError, match="port must be an integer from 0 to 65535"):
+        server.start()
+
+
+@pytest.mark.parametrize("lag", [float("inf"), float("nan"), 1e20, -1])
+def test_an_expiry_lag_that_cannot_be_a_duration_is_refused(lag):
+    with pytest.raises(ValueError, match="expiry_lag"):
+        SyncServer(expiry_lag=lag)
+    server = SyncServer()
+    with pytest.raises(ValueError, match="expiry_lag"):
+        server.expiry_lag = lag
+    assert server.expiry_lag == 0
+
+
 def test_context_manager_runs_and_stops():
     with SyncServer() as server:
         assert server.is_running()
@@ -408,7 +427,9 @@ def test_every_answer_says_nosniff(private_server):
     ]
     private_server.expect_oneshot_request("/canned").respond_with_json({"ok": True})
     answers.append(requests.get(f"{base}/canned", timeout=TIMEOUT))
-    assert [a.status_code for a in answers] == [200, 404, 401, 200]
+    private_server.faults.add("malformed")  # a broken answer is still an answer
+    answers.append(requests.get(f"{base}/v1/Services", auth=auth, timeout=TIMEOUT))
+    assert [a.status_code for a in answers] == [200, 404, 401, 200, 200]
     for answer in answers:
         assert answer.headers["X-Content-Type-Options"] == "nosniff"
     with socket.create_connection(("127.0.0.1", private_server.port), timeout=TIMEOUT) as sock:

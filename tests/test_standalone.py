@@ -236,11 +236,25 @@ def test_custom_credentials():
     [
         (["--clock", "tomorrow"], "--clock"),
         (["--clock", "2030-13-45T00:00:00Z"], "--clock"),
+        (["--clock", "9999-12-31T23:00:00Z"], "it can be set between"),
         (["--expiry-lag", "-1"], "--expiry-lag cannot be negative"),
         (["--account-sid", "nope"], "--account-sid"),
         (["--expiry-lag", "soon"], "--expiry-lag"),
+        (["--port", "70000"], "--port must be a number from 0 to 65535"),
+        (["--expiry-lag", "inf"], "--expiry-lag must be at most"),
+        (["--expiry-lag", "nan"], "--expiry-lag must be at most"),
     ],
-    ids=["clock-words", "clock-impossible-date", "negative-lag", "bad-sid", "lag-not-number"],
+    ids=[
+        "clock-words",
+        "clock-impossible-date",
+        "clock-out-of-range",
+        "negative-lag",
+        "bad-sid",
+        "lag-not-number",
+        "port-past-65535",
+        "lag-infinite",
+        "lag-nan",
+    ],
 )
 def test_bad_arguments_exit_2_with_a_message(args, message):
     done = _run_to_exit("--port", "0", *args)

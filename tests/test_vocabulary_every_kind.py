@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+import requests
 
 from pytest_syncmap.http.vocabulary import SHORT_NAMES
 
@@ -120,6 +121,11 @@ def test_handles_of_the_plugin_shape_are_told_by_their_kind(talk):
         ({"kind": "queue"}, ValueError, "unknown kind 'queue'"),
         ({"kind": "map", "document": "doc"}, ValueError, "no request is both"),
         ({"key": "k", "index": 1}, ValueError, "no request is both"),
+        ({"key": "k", "identity": "bob"}, ValueError, "no request is both"),
+        ({"identity": "bob", "operation": "update"}, ValueError, "no request is both"),
+        ({"identity": "bob", "operation": "UpdateSyncMapItem"}, ValueError, "no request is both"),
+        ({"key": "k", "operation": "FetchSyncMapPermission"}, ValueError, "no request is both"),
+        ({"index": 0, "operation": "UpdateSyncListPermission"}, ValueError, "no request is both"),
         ({"operation": "UpdateDocument", "list": "chat"}, ValueError, "is a document operation"),
         ({"operation": "fetch", "stream": "typing"}, ValueError, "names nothing for a Stream"),
         ({"operation": "publish", "kind": "map"}, ValueError, "names no operation of map"),
@@ -132,6 +138,31 @@ def test_handles_of_the_plugin_shape_are_told_by_their_kind(talk):
 def test_words_that_name_nothing_are_refused(talk, criteria, error, match):
     with pytest.raises(error, match=match):
         talk.journal.find(**criteria)
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("server_error", {"identity": "bob", "operation": "update"}),
+        ("server_error", {"key": "k", "operation": "ListSyncMapPermission"}),
+        ("conflict", {"identity": "bob"}),  # conditional writes are never permissions
+        ("race", {"identity": "bob"}),
+        ("already_exists", {"index": 0}),  # a List item create meets no name
+        ("already_exists", {"identity": "bob"}),
+    ],
+)
+def test_faults_refuse_an_item_word_none_of_their_operations_can_carry(
+    sync_faults, sync_server, kind, words
+):
+    """README "Faults": words that contradict each other are refused when given, by
+    every door, instead of a fault that can never fire."""
+    with pytest.raises(ValueError, match="no request is both"):
+        sync_faults.add(kind, **words)
+    response = requests.post(
+        f"{sync_server.url}/_syncmap/faults", json={"kind": kind, **words}, auth=sync_server.auth
+    )
+    assert (response.status_code, response.json()["code"]) == (400, 20001)
+    assert sync_faults.faults == []
 
 
 def test_faults_take_the_same_words(sync_faults, talk, twilio_client, sync_service):

@@ -22,7 +22,34 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "FixedClock", "SettableClock", "TimeControl", "WallClock", "parse_instant"]
+__all__ = [
+    "EARLIEST",
+    "LATEST",
+    "Clock",
+    "FixedClock",
+    "SettableClock",
+    "TimeControl",
+    "WallClock",
+    "check_settable",
+    "parse_instant",
+]
+
+#: The instants the emulator's clock can be set to. Every date Twilio renders has four
+#: digits of year, and an object made at the latest instant with the longest TTL (a
+#: year) must still expire at a date Python can hold.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9998, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+
+
+def check_settable(instant: datetime) -> datetime:
+    """``instant`` if the emulator's clock can be set to it, else ``ValueError``."""
+    if not EARLIEST <= instant <= LATEST:
+        shown = instant.isoformat().replace("+00:00", "Z")
+        raise ValueError(
+            f"the clock cannot be set to {shown}: it can be set between "
+            "1970-01-01T00:00:00Z and 9998-12-31T23:59:59Z"
+        )
+    return instant
 
 
 @runtime_checkable
@@ -117,7 +144,7 @@ class SettableClock:
 
     def __init__(self, source: Clock | None = None, *, start: datetime | None = None) -> None:
         self.source: Clock = source if source is not None else WallClock()
-        self._start = None if start is None else parse_instant(start)
+        self._start = None if start is None else check_settable(parse_instant(start))
         self._pinned = self._start
         self._lock = threading.Lock()
 
@@ -132,14 +159,19 @@ class SettableClock:
         return self._pinned is not None or isinstance(self.source, FixedClock)
 
     def move_to(self, instant: datetime) -> datetime:
-        """Stop the clock at ``instant`` (naive = UTC)."""
-        self._pinned = parse_instant(instant)
+        """Stop the clock at ``instant`` (naive = UTC; ``ValueError`` outside
+        :data:`EARLIEST`..:data:`LATEST`)."""
+        self._pinned = check_settable(parse_instant(instant))
         return self._pinned
 
     def advance(self, delta: timedelta) -> datetime:
-        """Stop the clock at now + ``delta`` (``OverflowError`` past year 9999)."""
+        """Stop the clock at now + ``delta`` (``ValueError`` outside the settable range)."""
         with self._lock:
-            self._pinned = self.now() + delta
+            try:
+                moved = self.now() + delta
+            except OverflowError:
+                raise ValueError(f"the clock cannot move {delta} from {self.now()}") from None
+            self._pinned = check_settable(moved)
             return self._pinned
 
     def release(self) -> None:

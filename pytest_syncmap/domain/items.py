@@ -60,7 +60,10 @@ class ItemsOf(Generic[K, R]):
 
     # ------------------------------------------------------------- plumbing
     def _data(self, data: Mapping[str, Any]) -> str:
-        return serialize_data(data, self._core.choices.data_max_bytes, self.label)
+        choices = self._core.choices
+        return serialize_data(
+            data, choices.data_max_bytes, self.label, max_depth=choices.data_max_depth
+        )
 
     def _open(self, service_ref: str, ref: str, now: datetime) -> tuple[ServiceState, ObjectState,
                                                                          Items[K]]:  # fmt: skip

@@ -197,7 +197,10 @@ class Documents(Objects[DocumentRecord]):
         self.permissions = PermissionsOf(core, DOCUMENT)
 
     def _data(self, data: Any) -> str:
-        return serialize_data(data, self._core.choices.data_max_bytes, "Document")
+        choices = self._core.choices
+        return serialize_data(
+            data, choices.data_max_bytes, "Document", max_depth=choices.data_max_depth
+        )
 
     def create(
         self,
@@ -249,7 +252,12 @@ class Streams(Objects[StreamRecord]):
     def publish(self, service: str, ref: str, data: Any) -> StreamMessage:
         """Publish a message (at most ``choices.stream_message_max_bytes`` of JSON)."""
         core = self._core
-        data_json = serialize_data(data, core.choices.stream_message_max_bytes, "Stream Message")
+        data_json = serialize_data(
+            data,
+            core.choices.stream_message_max_bytes,
+            "Stream Message",
+            max_depth=core.choices.data_max_depth,
+        )
         with core.transaction() as now:
             svc = core.service(service, now)
             state = core.find(svc, STREAM, ref, now)

@@ -7,6 +7,7 @@ same rules whether a value came from a client or from a test arranging state.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 
 from .choices import Choices
@@ -29,6 +30,7 @@ __all__ = [
     "check_revision",
     "check_ttl",
     "check_unique_name",
+    "nests_deeper",
     "serialize_data",
 ]
 
@@ -47,11 +49,16 @@ def check_ttl(name: str, ttl: int | None) -> int | None:
     return ttl
 
 
-def serialize_data(data: object, limit: int, what: str = "Map Item") -> str:
-    """Data as compact JSON, after checking it is an object within ``limit`` bytes.
+def serialize_data(
+    data: object, limit: int, what: str = "Map Item", *, max_depth: int | None = None
+) -> str:
+    """Data as compact JSON, after checking it is an object within ``limit`` bytes
+    and, given ``max_depth``, nested no deeper than that (``choices.data_max_depth``).
 
     The limit applies to the compact UTF-8 serialisation of the parsed value, so the
-    answer does not depend on the separators a client used (``choices.py``).
+    answer does not depend on the separators a client used (``choices.py``). The depth
+    is checked here too, so data arranged without HTTP (handles, markers, the control
+    plane's seed, a ``race`` fault) is refused exactly as the API refuses it.
     """
     if not isinstance(data, Mapping):
         raise InvalidData(f"{what} data must be a JSON object, not {type(data).__name__}")
@@ -63,7 +70,29 @@ def serialize_data(data: object, limit: int, what: str = "Map Item") -> str:
         raise InvalidData(f"{what} data is not valid JSON: {exc}") from None
     if size > limit:
         raise DataTooLarge(size, limit, what)
+    if max_depth is not None and nests_deeper(text, max_depth):
+        raise InvalidData(f"{what} data nests deeper than {max_depth} levels")
     return text
+
+
+#: A JSON string (escapes included) or a bracket: what nesting depth is counted on.
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def nests_deeper(text: str, limit: int) -> bool:
+    """Whether the JSON text nests objects and arrays more than ``limit`` deep."""
+    if text.count("[") + text.count("{") <= limit:
+        return False  # cannot be deeper: no scan
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 def check_key(key: str, max_length: int) -> None:

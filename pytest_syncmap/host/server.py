@@ -38,7 +38,7 @@ from werkzeug.wrappers import Request, Response
 
 from pytest_syncmap.domain.choices import DEFAULT_CHOICES, Choices
 from pytest_syncmap.domain.clock import Clock, SettableClock
-from pytest_syncmap.domain.model import Store
+from pytest_syncmap.domain.model import MAX_TTL, Store
 from pytest_syncmap.http.app import Exchange, SyncApp
 from pytest_syncmap.http.boundary import GENERATION_HEADER, LateRequest
 from pytest_syncmap.http.control import ControlPlane
@@ -89,7 +89,7 @@ class SyncServer(HTTPServer):
         expiry_lag: float = 0,
     ) -> None:
         super().__init__(host, port, threaded=True)
-        self._default_lag = timedelta(seconds=expiry_lag)
+        self._default_lag = _lag(expiry_lag)
         self.account_sid = account_sid
         self.auth_token = auth_token
         #: The emulator's one clock (the control plane moves it; see ``domain.clock``).
@@ -271,9 +271,7 @@ class SyncServer(HTTPServer):
 
     @expiry_lag.setter
     def expiry_lag(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("expiry_lag cannot be negative")
-        self.store.expiry_lag = timedelta(seconds=seconds)
+        self.store.expiry_lag = _lag(seconds)
 
     @property
     def journal(self) -> Journal:
@@ -451,3 +449,14 @@ def _restore_body(environ: WSGIEnvironment, request: Request) -> None:
     if data is not None:
         environ["wsgi.input"] = io.BytesIO(data)
         environ["CONTENT_LENGTH"] = str(len(data))
+
+
+def _lag(seconds: float) -> timedelta:
+    """An expiry lag: a number of seconds from 0 to a year (the longest TTL)."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise TypeError(f"expiry_lag must be a number of seconds, not {seconds!r}")
+    if not 0 <= seconds <= MAX_TTL:  # NaN fails this too
+        if seconds < 0:
+            raise ValueError("expiry_lag cannot be negative")
+        raise ValueError(f"expiry_lag must be at most {MAX_TTL} seconds (a year), not {seconds}")
+    return timedelta(seconds=seconds)

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Sequence
 
 from pytest_syncmap.domain.clock import SettableClock, parse_instant
+from pytest_syncmap.domain.model import MAX_TTL
 
 from .server import ACCOUNT_SID, AUTH_TOKEN, SyncServer
 
@@ -24,7 +25,7 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pytest_syncmap",
-        description="Serve the Twilio Sync Map emulator until SIGINT or SIGTERM.",
+        description="Serve the Twilio Sync emulator until SIGINT or SIGTERM.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument(
@@ -49,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="keep expired items and Maps readable this long (default 0: exact expiry)",
+        help="keep expired objects and items readable this long, at most a year "
+        "(default 0: exact expiry)",
     )
     return parser
 
@@ -73,8 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as exc:
             print(f"error: --clock: {exc}", file=sys.stderr)
             return 2
+    if not 0 <= args.port <= 65535:
+        print("error: --port must be a number from 0 to 65535", file=sys.stderr)
+        return 2
     if args.expiry_lag < 0:
         print("error: --expiry-lag cannot be negative", file=sys.stderr)
+        return 2
+    if not args.expiry_lag <= MAX_TTL:  # NaN and infinity fail this too
+        print(f"error: --expiry-lag must be at most {MAX_TTL} seconds (a year)", file=sys.stderr)
         return 2
     server = SyncServer(
         args.host,

@@ -180,6 +180,9 @@ class TransportServer:
         self.app = app
         self.limits = limits or TransportLimits()
         self.on_error = on_error
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            # getaddrinfo() would take 70000 as 70000 % 65536 and listen there.
+            raise ValueError(f"port must be an integer from 0 to 65535, not {port!r}")
         info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
         family, _, _, _, address = info[0]
         listener = socket.socket(family, socket.SOCK_STREAM)
@@ -409,7 +412,7 @@ class TransportServer:
             return False
         if kind == "malformed":
             status = "200 OK"
-            headers = [("Content-Type", "application/json")]
+            headers = [("Content-Type", "application/json"), ("X-Content-Type-Options", "nosniff")]
             payload = _MALFORMED_BODY
         keep = head.keep_alive and not self._stopping
         if keep and not body.complete:

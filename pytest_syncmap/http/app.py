@@ -92,7 +92,7 @@ class SyncApp:
         self.choices = choices
         self.on_error = on_error
         #: Faults of the current test (see :mod:`pytest_syncmap.faults`).
-        self.faults = FaultPlan()
+        self.faults = FaultPlan(choices)
         #: Every request answered since the last reset.
         self.journal = Journal()
         #: The ``/_syncmap/`` control plane (its reset is the server's, when served).

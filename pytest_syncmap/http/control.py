@@ -46,7 +46,12 @@ from datetime import timedelta
 from typing import Any
 
 from pytest_syncmap.domain.choices import Choices
-from pytest_syncmap.domain.clock import SettableClock, TimeControl, parse_instant
+from pytest_syncmap.domain.clock import (
+    SettableClock,
+    TimeControl,
+    check_settable,
+    parse_instant,
+)
 from pytest_syncmap.domain.model import Store
 
 from .faults import FaultPlan
@@ -159,9 +164,13 @@ class ControlPlane:
                 if isinstance(seconds, bool) or not isinstance(seconds, int | float):
                     raise ValueError("advance must be a number of seconds")
                 step = timedelta(seconds=seconds)
+            time = self.time
+            if instant is not None or step is not None:
+                # Where the moves end, checked before any of them is made.
+                start = instant if instant is not None else time.now()
+                check_settable(start + (step or timedelta(0)))
         except (TypeError, ValueError, OverflowError) as exc:
             raise TwilioError.invalid("clock", str(exc)) from None
-        time = self.time
         try:
             if frozen is False:
                 time.release()

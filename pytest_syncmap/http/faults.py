@@ -58,13 +58,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from pytest_syncmap.domain.choices import DEFAULT_CHOICES, Choices
+from pytest_syncmap.domain.errors import SyncError
+from pytest_syncmap.domain.validation import serialize_data
+
 from .exchange import OBJECT_KINDS
-from .vocabulary import OBJECT_WORDS, OPERATIONS, WORDS, select
+from .vocabulary import OBJECT_WORDS, OPERATIONS, WORDS, check_addressable, select
 
 if TYPE_CHECKING:
     from .exchange import Exchange
 
-__all__ = ["KINDS", "TRANSPORT_KINDS", "Fault", "FaultPlan", "SyncFaults"]
+__all__ = ["KINDS", "MAX_DELAY", "TRANSPORT_KINDS", "Fault", "FaultPlan", "SyncFaults"]
 
 TRANSPORT_KINDS = ("reset", "empty_response", "truncated", "malformed")
 KINDS = (
@@ -78,6 +82,9 @@ KINDS = (
     *TRANSPORT_KINDS,
 )
 
+#: The longest a ``delay`` waits, in seconds (a day): a longer fixed delay, or a range
+#: past it, is refused when given; a log-normal draw past it waits this long.
+MAX_DELAY = 86_400.0
 #: Conditional writes: the operations that read If-Match (``conflict`` and ``race``).
 CONDITIONAL_OPERATIONS = frozenset(info.id for info in OPERATIONS.values() if info.if_match)
 #: Creates that can meet an existing name: a Map item's key, an object's unique name.
@@ -183,6 +190,10 @@ class Fault:
                 )
         else:
             self.operation = None if operations is None else _in_order(operations)
+        if operations is not None and applies is not None:
+            check_addressable(
+                operations, self.key, self.index, self.identity, f"a {self.kind!r} fault"
+            )
         self._selector = replace(selector, operations=operations)
         self.object_refs = selector.refs
         for word in OBJECT_WORDS:
@@ -308,27 +319,34 @@ def _check_options(kind: str, options: Mapping[str, Any]) -> None:
     given = [name for name in ("seconds", "uniform", "lognormal") if name in options]
     if len(given) > 1:
         raise TypeError(f"a delay takes one of seconds, uniform or lognormal, got {given}")
-    if "seconds" in options and _check_number("seconds", options["seconds"]) < 0:
-        raise ValueError("a delay cannot be negative")
+    if "seconds" in options:
+        seconds = _check_number("seconds", options["seconds"])
+        if seconds < 0:
+            raise ValueError("a delay cannot be negative")
+        if seconds > MAX_DELAY:
+            raise ValueError(f"a delay cannot be longer than a day ({MAX_DELAY:.0f} s)")
     if "uniform" in options:
         low, high = _check_pair("uniform", options["uniform"])
-        if not 0 <= low <= high:
+        if not 0 <= low <= high <= MAX_DELAY:
             raise ValueError(
-                f"uniform=(low, high) needs 0 <= low <= high, got {options['uniform']}"
+                f"uniform=(low, high) needs 0 <= low <= high <= {MAX_DELAY:.0f} (a day), "
+                f"got {options['uniform']}"
             )
     if "lognormal" in options:
         median, sigma = _check_pair("lognormal", options["lognormal"])
-        if median <= 0 or sigma < 0:
+        if not 0 < median <= MAX_DELAY or sigma < 0:
             raise ValueError(
-                f"lognormal=(median, sigma) needs median > 0 and sigma >= 0, got "
-                f"{options['lognormal']}"
+                f"lognormal=(median, sigma) needs 0 < median <= {MAX_DELAY:.0f} (a day) and "
+                f"sigma >= 0, got {options['lognormal']} (draws longer than a day wait a day)"
             )
 
 
 class FaultPlan:
     """The faults of the current test, in the order they were added."""
 
-    def __init__(self) -> None:
+    def __init__(self, choices: Choices = DEFAULT_CHOICES) -> None:
+        #: The fidelity choices a ``race`` fault's data is checked against.
+        self.choices = choices
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         #: Whether faults that never fired fail the test.
@@ -350,9 +368,20 @@ class FaultPlan:
         if isinstance(kind, str) and kind in KINDS:
             options = {**_DEFAULT_OPTIONS.get(kind, {}), **options}
         fault = Fault(kind, options=options, **common)
+        if fault.options.get("data") is not None:
+            self._check_race_data(fault.options["data"])
         with self._lock:
             self._faults.append(fault)
         return fault
+
+    def _check_race_data(self, data: Any) -> None:
+        """A race writes its data as the other writer: data the API would refuse (not
+        JSON, too large, too deep) could never be written, so it is refused now."""
+        choices = self.choices
+        try:
+            serialize_data(data, choices.data_max_bytes, "race", max_depth=choices.data_max_depth)
+        except SyncError as exc:
+            raise ValueError(str(exc)) from None
 
     def pick(self, exchange: Exchange) -> Fault | None:
         """The fault that fires for this request, if any (and count it as fired).
@@ -416,7 +445,9 @@ def delay_seconds(fault: Fault) -> float:
         return rng.uniform(float(low), float(high))
     if "lognormal" in options:
         median, sigma = options["lognormal"]
-        return rng.lognormvariate(math.log(float(median)), float(sigma))
+        # lognormvariate() is exp(normalvariate()); a draw past the bound would overflow.
+        exponent = rng.normalvariate(math.log(float(median)), float(sigma))
+        return MAX_DELAY if exponent >= math.log(MAX_DELAY) else math.exp(exponent)
     return 0.1
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pytest_syncmap.domain.choices import DEFAULT_CHOICES, Choices
 from pytest_syncmap.domain.errors import InvalidData, InvalidTtl
 from pytest_syncmap.domain.model import MAX_TTL
+from pytest_syncmap.domain.validation import nests_deeper
 
 from .twilio_errors import TwilioError
 
@@ -68,30 +69,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-#: A JSON string (escapes included) or a bracket: what nesting depth is counted on.
-_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
-
-
-def _nests_deeper(raw: str, limit: int) -> bool:
-    """Whether the JSON text nests objects and arrays more than ``limit`` deep."""
-    if raw.count("[") + raw.count("{") <= limit:
-        return False  # cannot be deeper: no scan
-    depth = 0
-    for token in _JSON_TOKENS.finditer(raw):
-        char = token.group()
-        if char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
-    return False
-
-
 def _parse_json(raw: str, choices: Choices) -> Any:
     """JSON text, refusing nesting deeper than ``choices.data_max_depth`` before parsing,
     so the answer is the same on every Python version (``domain/choices.py``)."""
-    if _nests_deeper(raw, choices.data_max_depth):
+    if nests_deeper(raw, choices.data_max_depth):
         raise InvalidData(
             f"The specified 'Data' parameter nests deeper than {choices.data_max_depth} levels"
         )

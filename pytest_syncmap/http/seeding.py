@@ -95,26 +95,26 @@ def seed(store: Store, choices: Choices, payload: dict[str, Any], base: str,
 
 def _contents(kind: str, payload: dict[str, Any], choices: Choices) -> Any:
     """The kind's data from ``payload``, every value checked as the API would."""
-    limit = choices.data_max_bytes
+    limit, depth = choices.data_max_bytes, choices.data_max_depth
     if kind == "map":
         items = payload.get("items", {})
         if not isinstance(items, dict):
             raise _invalid("items", "a map seed takes an object of key to data")
         for key, data in items.items():
             check_key(key, choices.key_max_length)
-            serialize_data(data, limit)
+            serialize_data(data, limit, max_depth=depth)
         return items
     if kind == "list":
         items = payload.get("items", [])
         if not isinstance(items, list):
             raise _invalid("items", "a list seed takes an array of data objects")
         for data in items:
-            serialize_data(data, limit, "List Item")
+            serialize_data(data, limit, "List Item", max_depth=depth)
         return items
     if kind == "document":
         data = payload.get("data")
         if data is not None:
-            serialize_data(data, limit, "Document")
+            serialize_data(data, limit, "Document", max_depth=depth)
         return data
     return None
 

@@ -35,7 +35,7 @@ refused here, so a typo fails loudly instead of silently matching no request.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -54,6 +54,7 @@ __all__ = [
     "WORDS",
     "OperationInfo",
     "Selector",
+    "check_addressable",
     "http_method",
     "object_refs",
     "select",
@@ -207,11 +208,49 @@ def select(words: Mapping[str, Any], *, journal: bool = False) -> Selector:
     identity = given.get("identity")
     if identity is not None and not isinstance(identity, str):
         raise TypeError(f"identity must be a string, not {identity!r}")
+    if identity is not None and (key is not None or index is not None):
+        item = "key= (a Map item's key)" if key is not None else "index= (a List item's index)"
+        raise ValueError(f"{item} and identity= (a permission's identity): no request is both")
     operations = None
     if "operation" in given:
         operations = frozenset(operation_ids(given["operation"], kinds, why, journal=journal))
+        check_addressable(operations, key, index, identity, f"operation={given['operation']!r}")
     method = http_method(given["method"]) if "method" in given else None
     return Selector(operations, method, kinds, refs, key, index, identity)
+
+
+def _is_permission(resource: str) -> bool:
+    return resource.endswith("_permission")
+
+
+#: What each item word addresses: the resource of the operations it can be part of.
+_ITEM_WORDS: tuple[tuple[str, str, Callable[[str], bool]], ...] = (
+    ("key", "a Map item's key", "map_item".__eq__),
+    ("index", "a List item's index", "list_item".__eq__),
+    ("identity", "a permission's identity", _is_permission),
+)
+
+
+def check_addressable(
+    operations: Iterable[str],
+    key: str | None,
+    index: int | None,
+    identity: str | None,
+    named: str,
+) -> None:
+    """Refuse ``key``, ``index`` or ``identity`` with operations none of which is about
+    what the word addresses (``identity=`` with ``operation="update"``: no request is
+    both). Names that are not API operations (the journal's webhooks) pass."""
+    given = {"key": key, "index": index, "identity": identity}
+    for word, what, fits in _ITEM_WORDS:
+        if given[word] is None:
+            continue
+        ops = list(operations)
+        if any(op not in OPERATIONS or fits(OPERATIONS[op].resource) for op in ops):
+            continue
+        raise ValueError(
+            f"{word}= ({what}) with {named} ({', '.join(sorted(ops))}): no request is both"
+        )
 
 
 def _kinds(given: Mapping[str, Any]) -> tuple[frozenset[str] | None, str]:

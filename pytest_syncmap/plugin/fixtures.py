@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+from pytest_syncmap.domain.clock import check_settable, parse_instant
 from pytest_syncmap.domain.errors import SyncError
 from pytest_syncmap.host.server import SyncServer
 from pytest_syncmap.http.faults import SyncFaults
@@ -320,6 +321,11 @@ def sync_clock(
                 f"got args={marker.args!r} kwargs={marker.kwargs!r}"
             )
         start = marker.args[0] if marker.args else marker.kwargs.get("start")
+        if start is not None:
+            try:
+                start = check_settable(parse_instant(start))
+            except (TypeError, ValueError, AttributeError) as exc:
+                raise pytest.UsageError(f"@pytest.mark.sync_clock: {exc}") from None
     clock = activate(sync_server_session, request).clock()
     # time-machine refuses to start while freezegun is active: when the test travels
     # with time-machine itself, freeze nothing up front and drive its traveller.

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pytest_syncmap.domain.clock import parse_instant
+from pytest_syncmap.domain.clock import check_settable, parse_instant
 
 __all__ = ["REAL_TIME_MODULES", "SyncClock", "parse_instant"]
 
@@ -80,6 +80,8 @@ class SyncClock:
     def __init__(self, on_move: Callable[[], None] | None = None) -> None:
         self._on_move = on_move
         self._freezer: Any = None
+        #: What ``self._freezer.start()`` pushed on freezegun's stack.
+        self._factory: Any = None
         self._started = False
         self._lock = threading.RLock()
         #: Whether the freezer was started by a move (the control plane's, typically)
@@ -108,14 +110,14 @@ class SyncClock:
         import freezegun
 
         start = (
-            parse_instant(at)
+            check_settable(parse_instant(at))
             if at is not None
             else datetime.now(timezone.utc).replace(microsecond=0)
         )
         self._freezer = freezegun.freeze_time(
             start, tick=False, real_asyncio=True, ignore=list(REAL_TIME_MODULES)
         )
-        self._freezer.start()
+        self._factory = self._freezer.start()
 
     def stop(self) -> None:
         """Give time back: stop the freezer this clock started (never someone else's)."""
@@ -127,28 +129,41 @@ class SyncClock:
         if self._freezer is not None:
             self._freezer.stop()
         self._freezer = None
+        self._factory = None
         self._on_demand = False
+
+    def _holds_time(self) -> bool:
+        """Whether the innermost freezer is the one this clock started (not one the test
+        started inside it: stopping ours under it would break freezegun's stack)."""
+        return self._factory is not None and _active_freezegun() is self._factory
 
     def reset(self) -> None:
         """Undo a freeze that a move started (the control plane's reset); a freeze the
         test asked for (``sync_clock``, its marker) stays."""
         with self._lock:
-            if self._on_demand:
+            if self._on_demand and self._holds_time():
                 self._unfreeze()
 
     def release(self) -> None:
         """Let time run again (the control plane's ``{"frozen": false}``).
 
-        Stops the freezer this clock started; a later move freezes again. Time frozen
-        by the test itself (its own freezegun or time-machine) is not this clock's to
-        release: that raises ``RuntimeError``.
+        Stops the freezer a move started (a later move freezes again). Time frozen by
+        the test itself (its own freezegun or time-machine, or ``sync_clock``, which the
+        test asked for) is not the control plane's to release: that raises
+        ``RuntimeError`` and changes nothing.
         """
         with self._lock:
-            self._unfreeze()
-            if self._target() is not None:
+            if self._target() is None:
+                return  # nothing holds time
+            if not self._holds_time():
                 raise RuntimeError(
                     f"time is held by the test's own {self.driver}, which only the test can stop"
                 )
+            if not self._on_demand:
+                raise RuntimeError(
+                    "time is held by the test's sync_clock, which only the test can stop"
+                )
+            self._unfreeze()
 
     @property
     def frozen(self) -> bool:
@@ -198,6 +213,10 @@ class SyncClock:
         elif delta is not None:
             step += timedelta(seconds=delta)
         with self._lock:
+            try:
+                check_settable(self.now() + step)
+            except OverflowError:
+                raise ValueError(f"the clock cannot move {step} from {self.now()}") from None
             target = self._require_target()
             if _active_freezegun() is target:
                 # Not factory.tick(): a ticking freezer's tick() moves from where it was
@@ -209,7 +228,7 @@ class SyncClock:
 
     def move_to(self, instant: datetime | str) -> datetime:
         """Jump to ``instant`` (aware, naive = UTC, or ISO 8601); returns the new now."""
-        destination = parse_instant(instant)
+        destination = check_settable(parse_instant(instant))
         with self._lock:
             self._require_target().move_to(destination)
         return self._moved()
