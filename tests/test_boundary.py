@@ -107,6 +107,8 @@ def test_a_thread_left_writing_by_one_test_never_touches_the_next(pytester):
                     OUTCOMES.append("written")
                 except TwilioRestException as exc:
                     OUTCOMES.append(exc)
+                except Exception:
+                    return  # the session's emulator stopped: a leaked thread just ends
                 time.sleep(0.002)
 
 
@@ -225,6 +227,8 @@ def test_a_task_left_on_a_shared_event_loop_is_refused_while_new_tasks_work(pyte
                     await items.create_async(key=f"k{n}", data={})
                 except TwilioRestException as exc:
                     REFUSED.append(exc)
+                except Exception:
+                    return  # the session's emulator stopped: a leaked task just ends
                 await asyncio.sleep(0.005)
 
 
@@ -277,6 +281,8 @@ def test_leaked_code_is_refused_even_during_a_test_without_the_emulator(pytester
                     items.create(key="k", data={})
                 except TwilioRestException as exc:
                     REFUSED.append(exc)
+                except Exception:
+                    return  # the session's emulator stopped: a leaked thread just ends
 
 
         def test_a_leaves_a_writer(sync_server):

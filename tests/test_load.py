@@ -157,3 +157,5 @@ def test_accept_loop_does_not_spin_at_the_descriptor_limit():
         proc.stdin.write("\n")
         proc.stdin.close()
         proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
