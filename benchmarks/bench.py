@@ -21,6 +21,8 @@ Six figures, measured in one run (see ``benchmarks/README.md``):
    100-item Map, over HTTP and in the model alone;
 3. **fixture cost**: extra per-test time of the ``sync_map`` fixture (and, for
    reference, pytest-httpserver's ``httpserver``) in a real pytest run;
+   **fixture-steps**: the same figure before and after the commits that added the
+   other kinds, in interleaved runs of both trees;
 4. **server cycle**: ``SyncServer()`` start + stop vs pytest-httpserver's ``HTTPServer``.
 
 Competing measurements run in interleaved rounds (A B, B A, A B, ...). The
@@ -79,6 +81,7 @@ class Settings:
     paging_requests: int  # per round and map, over HTTP
     paging_model_calls: int  # per round and map, Store.list_items
     fixture_tests: int  # per kind of test
+    fixture_rounds: int  # pytest runs per tree, in fixture-steps
     server_cycles: int
     httpserver_cycles: int
     scale_items: int  # items expiring at once, TTL rewrites, items for the memory figure
@@ -101,6 +104,7 @@ FULL = Settings(
     paging_requests=40,
     paging_model_calls=500,
     fixture_tests=1000,
+    fixture_rounds=6,
     server_cycles=50,
     httpserver_cycles=3,
     scale_items=100_000,
@@ -122,6 +126,7 @@ QUICK = Settings(
     paging_requests=15,
     paging_model_calls=100,
     fixture_tests=150,
+    fixture_rounds=2,
     server_cycles=10,
     httpserver_cycles=1,
     scale_items=100_000,
@@ -318,9 +323,13 @@ def bench_fetch(cfg: Settings) -> list[Row]:
 
 
 def bench_fetch_kinds(cfg: Settings) -> list[Row]:
-    """The fetch ratios again for a Document and a List Item (issue 10)."""
+    """The fetch ratios again for a Document and a List Item (issue 10).
+
+    As many rounds as the item fetch: with half as many, the list item's verdict
+    flipped between runs on a shared machine.
+    """
     rows: list[Row] = []
-    rounds = max(3, cfg.fetch_rounds // 2)
+    rounds = cfg.fetch_rounds
     for kind in ("document", "list_item"):
         label = kind.replace("_", " ")
         with ka.emulator(kind) as emu:
@@ -725,8 +734,14 @@ def _test_module(per_kind: int) -> str:
     return "\n".join(lines)
 
 
-def _run_pytest(root: Path, conftest: str, tests: str) -> tuple[Any, float]:
-    """Run ``tests`` under ``conftest`` in a pytest subprocess; its JSON output and wall time."""
+def _run_pytest(
+    root: Path, conftest: str, tests: str, source: Path | None = None
+) -> tuple[Any, float]:
+    """Run ``tests`` under ``conftest`` in a pytest subprocess; its JSON output and wall time.
+
+    ``source``: a directory holding another ``pytest_syncmap`` (an older tree), put
+    first on the subprocess's path so the plugin's entry point loads it instead.
+    """
     # An ini file of its own: the repository's pytest settings must not apply.
     (root / "pytest.ini").write_text("[pytest]\naddopts =\n")
     (root / "conftest.py").write_text(conftest)
@@ -734,6 +749,8 @@ def _run_pytest(root: Path, conftest: str, tests: str) -> tuple[Any, float]:
     out = root / "out.json"
     out.unlink(missing_ok=True)
     env = {**os.environ, "SYNCMAP_BENCH_OUT": str(out), "PYTHONDONTWRITEBYTECODE": "1"}
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_generated.py"]
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
@@ -814,6 +831,92 @@ def bench_fixture_cost(cfg: Settings) -> list[Row]:
             details={"extra_ms": extra, "floor_fixtures": floor_code},
         ),
     ]
+
+
+#: Where the per-test cost of ``sync_map`` is compared across trees (git refs; ``None``:
+#: this working tree). The two steps that added Documents, Lists and Streams (issue 10:
+#: at most 10 % more), and this tree against the last Maps-only tree, which also
+#: predates the test boundary (issue 8), for information.
+FIXTURE_STEPS: tuple[tuple[str, str | None, str, float | None], ...] = (
+    ("the other kinds in the domain", "ef3cc17", "ec72a0e", 1.10),
+    ("their fixtures, markers and handles", "7a43b17", "c7c2f87", 1.10),
+    ("this tree vs the last Maps-only tree", None, "f3b1ff7", None),
+)
+
+_REF_CONFTEST = _TIMING_CONFTEST.replace(
+    "        json.dump(_DURATIONS, out)",
+    "        import pytest_syncmap\n"
+    "        json.dump({'durations': _DURATIONS, 'module': pytest_syncmap.__file__}, out)",
+)
+
+
+def _sync_map_extra_ms(durations: list[list[Any]]) -> float:
+    """Median per-test time with ``sync_map`` minus without, first of each kind left out."""
+    by_kind: dict[str, list[float]] = {"with_sync_map": [], "without": []}
+    for name, seconds in durations[:-1]:  # the last test stops the session's server
+        kind = name[len("test_") : name.rindex("_")]
+        if not name.endswith("_00000"):  # the first starts it
+            by_kind[kind].append(seconds * 1e3)
+    return _median(by_kind["with_sync_map"]) - _median(by_kind["without"])
+
+
+def _fixture_cost_samples(
+    cfg: Settings, sources: dict[str, Path], tmp: Path
+) -> dict[str, list[float]]:
+    """Extra ms per test of ``sync_map`` for each source tree, in interleaved pytest runs."""
+    lines = ["# Generated by benchmarks/bench.py", ""]
+    for i in range(cfg.fixture_tests):
+        for kind, args in (("with_sync_map", "sync_map"), ("without", "")):
+            lines += [f"def test_{kind}_{i:05d}({args}):", "    pass", "", ""]
+    tests = "\n".join(lines)
+
+    def run(name: str) -> Callable[[], float]:
+        def once() -> float:
+            got, _ = _run_pytest(tmp, _REF_CONFTEST, tests, sources[name])
+            loaded = Path(got["module"]).resolve().parent.parent
+            assert loaded == sources[name].resolve(), (name, got["module"])
+            return _sync_map_extra_ms(got["durations"])
+
+        return once
+
+    return interleaved({name: run(name) for name in sources}, cfg.fixture_rounds)
+
+
+def bench_fixture_steps(cfg: Settings) -> list[Row]:
+    """Per-test cost of ``sync_map`` before and after each step of :data:`FIXTURE_STEPS`."""
+    root = Path(__file__).resolve().parent.parent
+    rows: list[Row] = []
+    for label, new_ref, old_ref, target in FIXTURE_STEPS:
+        with contextlib.ExitStack() as stack:
+            old = stack.enter_context(ka.source_at(old_ref))
+            new = root if new_ref is None else stack.enter_context(ka.source_at(new_ref))
+            if old is None or new is None:
+                continue
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            samples = _fixture_cost_samples(cfg, {"ours": new, "baseline": old}, tmp)
+        ratio, per_round = paired_ratio(samples["ours"], samples["baseline"])
+        rows.append(
+            Row(
+                metric=f"sync_map per test, {label}",
+                ours=_median(samples["ours"]),
+                baseline=_median(samples["baseline"]),
+                unit="ms",
+                ratio=ratio,
+                target="info" if target is None else f"<= {target:.2f}",
+                passed=None if target is None else ratio <= target,
+                note=(
+                    f"{new_ref or 'this tree'} vs {old_ref}: extra per test (median with "
+                    f"minus median without), {cfg.fixture_tests} tests of each per run, "
+                    f"{cfg.fixture_rounds} interleaved runs per tree; {_spread(per_round)}"
+                ),
+                details={
+                    "refs": [new_ref, old_ref],
+                    "samples": samples,
+                    "ratios": per_round,
+                },
+            )
+        )
+    return rows
 
 
 # ----------------------------------------------------------- 4. server cycle
@@ -1023,6 +1126,7 @@ BENCHMARKS: dict[str, Callable[[Settings], list[Row]]] = {
     "cpu": bench_cpu,
     "paging": bench_paging,
     "fixture": bench_fixture_cost,
+    "fixture-steps": bench_fixture_steps,
     "cycle": bench_server_cycle,
     "scale": bench_scale,
 }
