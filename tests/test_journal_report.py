@@ -535,3 +535,26 @@ def test_golden_table_of_every_kind(
     raw_rows = Journal.table(sync_server.journal.entries).splitlines()
     starts = {row.index(" document ") for row in raw_rows[1:4]}
     assert starts == {raw_rows[0].index(" object ")}
+
+
+def test_a_faulted_request_names_the_object_it_addressed(
+    twilio_client, sync_service, sync_server, sync_faults
+):
+    """A fault not tied to an object still leaves the row naming what the path addressed."""
+    service = twilio_client.sync.v1.services(sync_service.sid)
+    service.sync_lists.create(unique_name="chat")
+    service.sync_lists("chat").sync_list_items.create(data={"m": 1})
+    service.documents.create(unique_name="doc")
+    sync_faults.server_error(times=2)
+    with pytest.raises(TwilioRestException):
+        service.sync_lists("chat").sync_list_items(0).fetch()
+    with pytest.raises(TwilioRestException):
+        service.documents("doc").fetch()
+    faulted = sync_server.journal.find(fault="server_error")
+    assert [entry.addressed() for entry in faulted] == ["list chat[0]", "document doc"]
+    assert all(entry.object_sid is not None for entry in faulted)
+    rows = Journal.table(faulted).splitlines()[1:]
+    assert [row.split()[-2:] for row in rows] == [
+        ["chat[0]", "server_error"],
+        ["doc", "server_error"],
+    ]

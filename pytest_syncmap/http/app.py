@@ -212,7 +212,9 @@ class SyncApp:
                 after = peek_revision(self.store, exchange)
             except Exception:
                 after = None
-        if ok and exchange.object_sid is None and exchange.object is not None:
+        if exchange.object_sid is None and exchange.object is not None:
+            # Failed answers too (an injected fault, a 404 of an item): the journal and
+            # the report name the object the request addressed whenever it exists.
             resolve(self.store, exchange)
         if read:
             before = after  # a read leaves the revision where it found it
