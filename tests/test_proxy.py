@@ -96,3 +96,38 @@ def test_every_client_reaches_the_emulator_through_a_dead_proxy_setting(pytester
         """
     )
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=4)
+
+
+def test_a_bypass_list_of_the_users_survives_in_either_spelling(pytester, dead_proxy, monkeypatch):
+    """Only ``NO_PROXY=example.com`` set: during the test both spellings hold it and the
+    emulator's host (``requests`` reads ``no_proxy`` first, so the host alone there would
+    drop the user's list), in the test and in a ``child_env()``; restored afterwards."""
+    monkeypatch.setenv("NO_PROXY", "example.com, .internal")
+    pytester.makepyfile(
+        """
+        import os
+
+        import requests
+
+
+        def bypassed(url):
+            return requests.utils.should_bypass_proxies(url, None)
+
+
+        def test_during(sync_map, sync_server):
+            for name in ("NO_PROXY", "no_proxy"):
+                assert os.environ[name] == f"example.com,.internal,{sync_server.host}"
+            assert bypassed("http://example.com/")
+            assert bypassed("http://db.internal/")
+            assert bypassed(sync_server.url + "/v1/Services")
+            assert not bypassed("http://elsewhere.test/")
+            child = sync_server.child_env({"no_proxy": "only.lower"})
+            assert child["NO_PROXY"] == child["no_proxy"] == f"only.lower,{sync_server.host}"
+
+
+        def test_after():
+            assert os.environ["NO_PROXY"] == "example.com, .internal"
+            assert "no_proxy" not in os.environ
+        """
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)

@@ -49,7 +49,7 @@ from pytest_syncmap.http.twilio_errors import error_body
 
 from .transport import TransportLimits, TransportServer
 from .webhooks import WebhookDispatcher
-from .wiring import CHILD_ENV, no_proxy_value
+from .wiring import CHILD_ENV, NO_PROXY_NAMES, no_proxy_value
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -242,8 +242,9 @@ class SyncServer(HTTPServer):
         """
         env = dict(os.environ if base is None else base)
         env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"] = self.auth
-        for name in ("NO_PROXY", "no_proxy"):
-            env[name] = no_proxy_value(env.get(name), self.host)
+        bypass = no_proxy_value(env, self.host)
+        for name in NO_PROXY_NAMES:
+            env[name] = bypass
         path = env.get("PYTHONPATH")
         env["PYTHONPATH"] = CHILD_BOOTSTRAP + (os.pathsep + path if path else "")
         gate = self.app.gate

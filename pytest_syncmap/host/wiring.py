@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "CHILD_ENV",
+    "NO_PROXY_NAMES",
     "Installation",
     "Router",
     "Target",
@@ -63,9 +64,23 @@ def is_sync_host(hostname: str) -> bool:
     return _SYNC_HOST.fullmatch(hostname) is not None
 
 
-def no_proxy_value(current: str | None, host: str) -> str:
-    """``NO_PROXY`` with ``host`` added (``requests`` honours proxies even for loopback)."""
-    entries = [e.strip() for e in (current or "").split(",") if e.strip()]
+#: The two spellings of the proxy bypass list; tools differ in which one wins.
+NO_PROXY_NAMES = ("NO_PROXY", "no_proxy")
+
+
+def no_proxy_value(env: Mapping[str, str], host: str) -> str:
+    """The bypass list for both ``NO_PROXY`` and ``no_proxy``: what either holds, plus
+    ``host`` (``requests`` honours proxies even for loopback).
+
+    Both get the union: ``requests`` and ``urllib`` read ``no_proxy`` first, so setting
+    it to the host alone would drop a bypass list the user keeps in ``NO_PROXY``.
+    """
+    entries: list[str] = []
+    for name in NO_PROXY_NAMES:
+        for entry in (env.get(name) or "").split(","):
+            entry = entry.strip()
+            if entry and entry not in entries:
+                entries.append(entry)
     if host not in entries:
         entries.append(host)
     return ",".join(entries)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from pytest_syncmap.host.wiring import is_sync_host, no_proxy_value, rewrite
+from pytest_syncmap.host.wiring import NO_PROXY_NAMES, is_sync_host, no_proxy_value, rewrite
 
 __all__ = ["TwilioRedirect", "is_sync_host", "redirect_env", "redirect_with"]
 
@@ -54,17 +54,16 @@ def redirect_env(
     """Credentials and ``NO_PROXY``/``no_proxy`` for the emulator at ``base_url``.
 
     ``TWILIO_ACCOUNT_SID``/``TWILIO_AUTH_TOKEN`` get the emulator's credentials (so
-    clients built now use them) and the emulator's host joins ``NO_PROXY`` and
-    ``no_proxy`` (``requests`` honours ``HTTP_PROXY`` even for 127.0.0.1); ``patcher``
-    (pytest's ``monkeypatch``) restores all four.
+    clients built now use them); ``NO_PROXY`` and ``no_proxy`` both get what either
+    held plus the emulator's host (``requests`` honours ``HTTP_PROXY`` even for
+    127.0.0.1); ``patcher`` (pytest's ``monkeypatch``) restores all four.
     """
     patcher.setenv("TWILIO_ACCOUNT_SID", account_sid)
     patcher.setenv("TWILIO_AUTH_TOKEN", auth_token)
-    host = _host(base_url)
-    for name in ("NO_PROXY", "no_proxy"):
-        current = os.environ.get(name)
-        value = no_proxy_value(current, host)
-        if value != current:
+    environ = os.environ
+    value = no_proxy_value(environ, _host(base_url))
+    for name in NO_PROXY_NAMES:
+        if environ.get(name) != value:
             patcher.setenv(name, value)
 
 
