@@ -67,6 +67,52 @@ def test_the_seed_refuses_it_before_making_anything(sync_server, body):
     assert listing[listing["meta"]["key"]] == []
 
 
+def deep_text(prefix: str, levels: int, suffix: str) -> str:
+    """JSON text with an object ``levels`` deep inside (built as text: too deep to dump)."""
+    return prefix + '{"a":' * (levels - 1) + "{}" + "}" * (levels - 1) + suffix
+
+
+@pytest.mark.parametrize("levels", [990, 5000])
+@pytest.mark.parametrize(
+    ("kind", "prefix", "suffix"),
+    [
+        ("map", '{"kind": "map", "unique_name": "m", "items": {"k": ', "}}"),
+        ("list", '{"kind": "list", "unique_name": "l", "items": [', "]}"),
+        ("document", '{"kind": "document", "unique_name": "d", "data": ', "}"),
+    ],
+)
+def test_the_seed_refuses_data_too_deep_to_parse_with_the_apis_error(
+    sync_server, kind, prefix, suffix, levels
+):
+    """Deeper than the interpreter can parse: still the API's 54008, and nothing made."""
+    answer = requests.post(
+        f"{sync_server.url}/_syncmap/seed",
+        data=deep_text(prefix, levels, suffix),
+        headers={"Content-Type": "application/json"},
+        auth=sync_server.auth,
+        timeout=10,
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, 54008)
+    assert "nests deeper than 500 levels" in answer.json()["message"]
+    kinds = {"map": "Maps", "list": "Lists", "document": "Documents"}
+    listing = requests.get(
+        f"{sync_server.url}/v1/Services/default/{kinds[kind]}", auth=sync_server.auth, timeout=10
+    ).json()
+    assert listing[listing["meta"]["key"]] == []
+
+
+def test_another_control_body_that_deep_is_a_bad_body(sync_server, sync_faults):
+    answer = requests.post(
+        f"{sync_server.url}/_syncmap/faults",
+        data=deep_text('{"kind": "race", "key": "k", "data": ', 5000, "}"),
+        headers={"Content-Type": "application/json"},
+        auth=sync_server.auth,
+        timeout=10,
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, 20001)
+    assert sync_faults.faults == []
+
+
 def test_a_race_with_such_data_is_refused_when_given(sync_faults, sync_server):
     with pytest.raises(ValueError, match="nests deeper than 500 levels"):
         sync_faults.race(key="k", data=nested(501))

@@ -52,13 +52,18 @@ from pytest_syncmap.domain.clock import (
     check_settable,
     parse_instant,
 )
+from pytest_syncmap.domain.errors import InvalidData
 from pytest_syncmap.domain.model import Store
+from pytest_syncmap.domain.validation import nests_deeper
 
 from .faults import FaultPlan
 from .journal import Journal
 from .render import iso
 from .seeding import seed
-from .twilio_errors import TwilioError
+from .twilio_errors import TwilioError, from_domain
+
+#: How deep a seed's data sits inside the control plane's JSON body at most.
+_ENVELOPE_DEPTH = 2
 
 __all__ = ["CONTROL_PREFIX", "ControlPlane"]
 
@@ -123,6 +128,7 @@ class ControlPlane:
             raise TwilioError.method_not_allowed(handlers)
         payload: Any = {}
         if body.strip():
+            self._check_depth(name, path, body)
             try:
                 payload = json.loads(body)
             except (ValueError, RecursionError):
@@ -130,6 +136,23 @@ class ControlPlane:
         if not isinstance(payload, dict):
             raise TwilioError(400, 20001, "The control plane takes a JSON object")
         return handlers[method](payload, base)
+
+    def _check_depth(self, name: str, path: str, body: bytes) -> None:
+        """Refuse a body nested past what a seed's data may hold, before parsing it.
+
+        The data sits at most :data:`_ENVELOPE_DEPTH` levels inside the body (a Map
+        seed's ``{"items": {key: data}}``), so a deeper body holds data deeper than the
+        API takes: a seed gets the API's own 400 / 54008 on every Python version, not a
+        parse failure that depends on the interpreter's recursion limit.
+        """
+        depth = self.choices.data_max_depth
+        if not nests_deeper(body.decode("latin-1"), depth + _ENVELOPE_DEPTH):
+            return
+        if name == "seed":
+            reason = f"Seed data nests deeper than {depth} levels"
+            raise from_domain(InvalidData(reason), self.choices, path)
+        raise TwilioError(400, 20001, f"The control plane takes a JSON body nested at most "
+                          f"{depth + _ENVELOPE_DEPTH} levels")  # fmt: skip
 
     # -------------------------------------------------------------- actions
     def _post_reset(self, payload: dict[str, Any], base: str) -> _Result:
