@@ -159,6 +159,34 @@ def test_chunked_body_over_the_limit_is_a_413(sync_server, sync_map):
         assert_twilio_error(reader.answer(), 413, 54006)
 
 
+def test_chunked_body_just_over_the_limit_is_a_413_and_the_connection_goes_on(
+    sync_server, sync_map
+):
+    """What is left after the limit is drained (it is short): the next request is served."""
+    body = b"%x\r\n%s\r\n" % (MAX_BODY_BYTES, b"x" * MAX_BODY_BYTES) + b"10\r\n" + b"y" * 16
+    body += b"\r\n0\r\n\r\n"
+    head = request_bytes(sync_server, "POST", items_path(sync_map), b"", headers=CHUNKED)
+    with unchanged(sync_server), connect(sync_server) as sock:
+        reader = Reader(sock)
+        sock.sendall(head + body)
+        assert_twilio_error(reader.answer(), 413, 54006)
+        sock.sendall(request_bytes(sync_server, "GET", items_path(sync_map) + "/existing"))
+        assert reader.answer().json()["data"] == {"v": 1}
+
+
+def test_chunked_body_far_over_the_limit_is_a_413_and_the_connection_closed(sync_server, sync_map):
+    """More than 64 KiB left after the limit: not drained, the connection is closed."""
+    rest = 256 * 1024
+    body = b"%x\r\n%s\r\n" % (MAX_BODY_BYTES + rest, b"x" * (MAX_BODY_BYTES + rest))
+    head = request_bytes(sync_server, "POST", items_path(sync_map), b"", headers=CHUNKED)
+    with unchanged(sync_server), connect(sync_server) as sock:
+        reader = Reader(sock)
+        with contextlib.suppress(OSError):  # the server may close before it all went
+            sock.sendall(head + body)
+        assert_twilio_error(reader.answer(), 413, 54006)
+        assert reader.closed()
+
+
 # ============================================================ refused unread
 def test_credentials_are_checked_before_the_body_is_read(sync_server, sync_map):
     payload = request_bytes(sync_server, "POST", items_path(sync_map), b"", length=100)
