@@ -3,7 +3,7 @@
 
 Run from the repository root::
 
-    python benchmarks/bench.py                 # full run (under a minute)
+    python benchmarks/bench.py                 # full run (about 7 minutes)
     python benchmarks/bench.py --quick         # smoke run (a few seconds)
     python benchmarks/bench.py --json out.json # also write every sample as JSON
 
