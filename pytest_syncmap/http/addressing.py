@@ -20,14 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pytest_syncmap.domain.errors import (
-    ItemAlreadyExists,
-    ItemNotFound,
-    ListItemNotFound,
-    PermissionNotFound,
-    RevisionMismatch,
-    SyncError,
-)
+from pytest_syncmap.domain.errors import SyncError
 from pytest_syncmap.domain.model import KINDS, Store
 
 from .exchange import Exchange, kind_of_resource
@@ -35,11 +28,7 @@ from .params import parse_index
 from .routing import Operation
 from .twilio_errors import TwilioError
 
-__all__ = ["address", "note_created", "objects_of", "peek_revision", "proves_object", "resolve"]
-
-#: Domain errors that the store raises only once it found the object the request names.
-_FOUND_OBJECT = (RevisionMismatch, ItemNotFound, ListItemNotFound, ItemAlreadyExists,
-                 PermissionNotFound)  # fmt: skip
+__all__ = ["address", "note_created", "objects_of", "peek_revision", "resolve"]
 
 
 def address(exchange: Exchange, op: Operation, params: dict[str, str]) -> None:
@@ -136,12 +125,6 @@ def note_created(exchange: Exchange, op: Operation, body_text: str) -> None:
     index = body.get("index")
     if not created_object and isinstance(index, int) and not isinstance(index, bool):
         exchange.index = index
-
-
-def proves_object(exc: SyncError) -> bool:
-    """Whether the store raised ``exc`` only after finding the object the request names
-    (a 412, an item 409, an item or permission 404)."""
-    return isinstance(exc, _FOUND_OBJECT)
 
 
 def peek_revision(store: Store, exchange: Exchange) -> str | None:

@@ -26,7 +26,7 @@ from pytest_syncmap.domain.errors import (
 )
 from pytest_syncmap.domain.model import Store, new_sid
 
-from .addressing import address, note_created, peek_revision, proves_object, resolve
+from .addressing import address, note_created, peek_revision, resolve
 from .api import Api, Call, Result
 from .boundary import Gate, OutlivedTest
 from .control import CONTROL_PREFIX, ControlPlane
@@ -276,8 +276,6 @@ class SyncApp:
                 raise self.gate.refuse(exchange.method, path, environ)
             result = op.handler(self.api, call)
         except SyncError as exc:
-            if proves_object(exc):  # the store found the object: name it in the journal
-                resolve(self.store, exchange)
             raise from_domain(exc, self.choices, path) from None
         if op.collection and exchange.method == "POST":
             note_created(exchange, op, result[1])
