@@ -22,7 +22,6 @@ __all__ = ["ROUTES", "document_json"]
 
 #: "Invalid Document data": ``Data`` explicitly null or empty.
 INVALID_DOCUMENT_DATA = 54101
-#: Error code of a ``PageToken`` this API did not issue (``SYNC_OTHER.md`` 2.2).
 
 
 def document_json(rec: DocumentRecord, base: str, account_sid: str) -> str:

@@ -28,8 +28,6 @@ from pytest_syncmap.http.routing import Handler, Operation, Route
 
 __all__ = ["ROUTES", "permission_json"]
 
-#: Error code of a ``PageToken`` this API did not issue (``SYNC_OTHER.md`` 2.2).
-
 
 @dataclass(frozen=True)
 class _Family:

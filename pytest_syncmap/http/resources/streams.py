@@ -20,8 +20,6 @@ from pytest_syncmap.http.routing import Operation, Route
 
 __all__ = ["ROUTES", "message_json", "stream_json"]
 
-#: Error code of a ``PageToken`` this API did not issue (``SYNC_OTHER.md`` 2.2).
-
 
 def stream_json(rec: StreamRecord, base: str, account_sid: str) -> str:
     """The Stream resource as JSON text (no ``revision``, no ``data``)."""
